@@ -1,0 +1,168 @@
+"""The public entry points: ``clean``, ``classify`` and the ``Cleaner`` that runs them.
+
+The flow, from text to kept lines:
+
+    text -> segment() -> units -> rules (near-certain cases) ---------------> label
+                              \\-> featurize() -> LineClassifier (the rest) -> label
+    kept units -> join_units() -> cleaned text
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from .errors import ModelError
+from .features import DocFeatures, featurize
+from .labels import DEFAULT_KEEP, LABEL_INDEX, LABELS, check_labels
+from .model import LineClassifier
+from .modelfile import load_model
+from .rules import RULES, match_rule
+from .segment import Unit, join_units, segment
+
+#: File name of the shipped model (in the top-level ``models/`` directory).
+MODEL_FILE = "cleaner.npz"
+#: Environment variable naming a model file to use instead of the shipped one.
+MODEL_ENV = "CLEANER_MODEL"
+#: The word that ``decided_by`` holds when the learned model labelled a unit.
+MODEL = "model"
+_RULE_INDEX = {rule.name: LABEL_INDEX[rule.label] for rule in RULES}
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """What ``classify`` says about one unit."""
+
+    unit: Unit
+    label: str
+    probability: float
+    """How sure the decider was of ``label``: the model's probability, or for a rule its
+    precision as measured when the model was trained (1.0 if unmeasured)."""
+    decided_by: str
+    """The name of the rule that fired, or ``"model"``."""
+    probabilities: tuple[float, ...]
+    """The model's probability of every label, in ``LABELS`` order."""
+
+    @property
+    def text(self) -> str:
+        return self.unit.text
+
+
+def default_model_path() -> str:
+    """The model ``Cleaner()`` loads: ``$CLEANER_MODEL``, else the shipped one."""
+    env = os.environ.get(MODEL_ENV)
+    if env:
+        return env
+    shipped = resources.files("cleaner.models").joinpath(MODEL_FILE)
+    return str(shipped)
+
+
+def prepare(text: str, units: Sequence[Unit]) -> tuple[list[str | None], DocFeatures]:
+    """The rule that fires on each unit (or None) and the units' features."""
+    fired = [match_rule(u.text) for u in units]
+    names = [rule.name if rule else None for rule in fired]
+    rule_labels = [LABEL_INDEX[rule.label] if rule else -1 for rule in fired]
+    return names, featurize(text, units, rule_labels)
+
+
+class Cleaner:
+    """A loaded model and the settings to clean with; safe to share between threads
+    (it holds no state that changes after loading)."""
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | LineClassifier | None = None,
+        keep: Sequence[str] = DEFAULT_KEEP,
+    ):
+        self.keep = check_labels(keep)
+        if isinstance(model, LineClassifier):
+            self.model, self.meta = model, {}
+            self.model_path: str | None = None
+        else:
+            path = os.fspath(model) if model is not None else default_model_path()
+            self.model, self.meta = load_model(path)
+            self.model_path = path
+        precision = self.meta.get("info", {}).get("rule_precision", {})
+        self.rule_precision: dict[str, float] = {
+            name: float(precision.get(name, 1.0)) for name in _RULE_INDEX
+        }
+
+    def classify(self, text: str) -> list[LineResult]:
+        """One result per unit of ``text``, in document order."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        return self.classify_units(text, segment(text))
+
+    def classify_units(self, text: str, units: Sequence[Unit]) -> list[LineResult]:
+        """Results for given ``units`` of ``text`` (e.g. one per labelled line)."""
+        if not units:
+            return []
+        names, feats = prepare(text, units)
+        proba = self.model.predict_proba([feats])[0]
+        return [
+            self._result(unit, name, p) for unit, name, p in zip(units, names, proba)
+        ]
+
+    def _result(self, unit: Unit, rule: str | None, p: np.ndarray) -> LineResult:
+        probabilities = tuple(float(x) for x in p)
+        if rule is not None:
+            label = LABELS[_RULE_INDEX[rule]]
+            return LineResult(unit, label, self.rule_precision[rule], rule, probabilities)
+        best = int(p.argmax())
+        return LineResult(unit, LABELS[best], probabilities[best], MODEL, probabilities)
+
+    def clean(self, text: str, keep: Sequence[str] | None = None) -> str:
+        """The units of ``text`` whose label is in ``keep`` (default: this Cleaner's),
+        in their original order and spelling, one blank line between paragraphs."""
+        chosen = set(check_labels(keep) if keep is not None else self.keep)
+        results = self.classify(text)
+        return join_units(text, [r.unit for r in results if r.label in chosen])
+
+    def clean_and_explain(
+        self, text: str, keep: Sequence[str] | None = None
+    ) -> tuple[str, list[LineResult]]:
+        """The cleaned text and the per-unit results it was made from."""
+        chosen = set(check_labels(keep) if keep is not None else self.keep)
+        results = self.classify(text)
+        return join_units(text, [r.unit for r in results if r.label in chosen]), results
+
+    def clean_many(
+        self, texts: Iterable[str], keep: Sequence[str] | None = None
+    ) -> list[str]:
+        return [self.clean(text, keep) for text in texts]
+
+
+_default: Cleaner | None = None
+_default_lock = threading.Lock()
+
+
+def default_cleaner() -> Cleaner:
+    """The process-wide Cleaner with the default model, loaded on first use."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Cleaner()
+    return _default
+
+
+def clean(text: str, keep: Sequence[str] = DEFAULT_KEEP) -> str:
+    """Remove everything but the article: the units of ``text`` labelled with one of
+    ``keep`` (default: title and body), one blank line between paragraphs, ending in a
+    newline; "" when nothing is kept."""
+    return default_cleaner().clean(text, keep)
+
+
+def classify(text: str) -> list[LineResult]:
+    """Label every unit of ``text``, saying which rule or the model decided, and how sure."""
+    return default_cleaner().classify(text)
+
+
+__all__ = [
+    "Cleaner", "LineResult", "ModelError", "classify", "clean", "default_model_path",
+]

@@ -1,0 +1,84 @@
+"""A streamed output file that appears under its name only when complete.
+
+``fileio.atomic_write_bytes`` needs the whole content in memory; JSONL and WET outputs can
+be gigabytes, so they are written record by record to a temporary file in the target
+directory and renamed over the target on ``commit()``. A failure or Ctrl-C before that
+leaves the old file (or no file) and no temporary file behind.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+from typing import BinaryIO
+
+from .errors import CleanerError
+
+
+class AtomicOutput:
+    """Write bytes with ``write``; ``commit()`` publishes them at ``path``, ``abort()``
+    discards them. With ``compress`` the bytes are gzipped (with a fixed timestamp, so the
+    same input always gives the same output file)."""
+
+    def __init__(self, path: str, compress: bool = False):
+        self.path = path
+        directory = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=".cleaner-", suffix=".tmp", dir=directory)
+        except OSError as e:
+            raise CleanerError(f"cannot create output file ({e.strerror or e})", path) from None
+        self._raw: BinaryIO = os.fdopen(fd, "wb")
+        self._file: BinaryIO = self._raw
+        if compress:
+            name = os.path.basename(path).removesuffix(".gz")
+            self._file = gzip.GzipFile(name, "wb", fileobj=self._raw, mtime=0)  # type: ignore[assignment]
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+        except OSError as e:
+            self.abort()
+            raise CleanerError(f"cannot write file ({e.strerror or e})", self.path) from None
+
+    def commit(self) -> None:
+        """Flush to disk and rename over ``path`` (keeping an existing file's mode)."""
+        if self.closed:
+            return
+        try:
+            if self._file is not self._raw:
+                self._file.close()
+            self._raw.flush()
+            os.fsync(self._raw.fileno())
+            self._raw.close()
+            if os.path.exists(self.path):
+                mode = os.stat(self.path).st_mode & 0o7777
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.chmod(self.tmp, mode)
+            os.replace(self.tmp, self.path)
+        except OSError as e:
+            self.abort()
+            raise CleanerError(f"cannot write file ({e.strerror or e})", self.path) from None
+        except BaseException:
+            self.abort()
+            raise
+        self.closed = True
+
+    def abort(self) -> None:
+        """Discard everything written; safe to call more than once."""
+        if self.closed:
+            return
+        self.closed = True
+        for f in (self._file, self._raw):
+            try:
+                f.close()
+            except (OSError, ValueError):
+                pass
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass

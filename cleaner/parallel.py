@@ -1,0 +1,177 @@
+"""Cleaning many documents on several cores, in input order, with one model per process.
+
+Worker processes (joblib's loky backend) load the model once, on their first task, and
+keep it in a per-process cache keyed by the model file; tasks carry only the model's path
+and a batch of texts. Every process runs the same code on the same model, so ``n_jobs=1``
+and ``n_jobs=N`` give byte-identical output.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from .api import Cleaner, default_model_path
+from .labels import DEFAULT_KEEP, check_labels
+
+#: Worker threads for numpy/BLAS inside each process: one, as the processes are the
+#: parallelism (and more would make results depend on the thread count).
+_WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+_cache: dict[tuple[str, int, int], Cleaner] = {}
+
+
+@dataclass(frozen=True)
+class DocResult:
+    """What cleaning one document gave: the text and what was kept and dropped."""
+
+    cleaned: str
+    kept: dict[str, int]
+    """Units kept, per label."""
+    dropped: dict[str, int]
+    """Units dropped, per label."""
+    kept_chars: int
+    total_chars: int
+    """Characters in all units (blank lines are not units)."""
+    units: list[tuple[int, int, str]] | None = None
+    """(start, end, label) of every unit, when asked for."""
+
+    @property
+    def drop_fraction(self) -> float:
+        """Share of the document's unit characters that cleaning removed."""
+        return 1 - self.kept_chars / self.total_chars if self.total_chars else 0.0
+
+
+def cleaner_for(model_path: str) -> Cleaner:
+    """This process's Cleaner for ``model_path``, loaded once (reloaded if the file changes)."""
+    try:
+        st = os.stat(model_path)
+        key = (model_path, st.st_mtime_ns, st.st_size)
+    except OSError:  # Cleaner() below raises a ModelError that says what is wrong
+        key = (model_path, 0, 0)
+    cleaner = _cache.get(key)
+    if cleaner is None:
+        cleaner = Cleaner(model_path)
+        _cache.clear()
+        _cache[key] = cleaner
+    return cleaner
+
+
+def clean_one(cleaner: Cleaner, text: str, keep: Sequence[str], units: bool) -> DocResult:
+    cleaned, results = cleaner.clean_and_explain(text, keep)
+    kept: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
+    kept_chars = total_chars = 0
+    for r in results:
+        n = len(r.unit.text)
+        total_chars += n
+        if r.label in keep:
+            kept[r.label] += 1
+            kept_chars += n
+        else:
+            dropped[r.label] += 1
+    spans = [(r.unit.start, r.unit.end, r.label) for r in results] if units else None
+    return DocResult(cleaned, dict(kept), dict(dropped), kept_chars, total_chars, spans)
+
+
+def clean_batch(
+    model: str | Cleaner, texts: Sequence[str], keep: Sequence[str], units: bool = False
+) -> list[DocResult]:
+    """Clean ``texts`` with ``model`` (a path, loaded once per process, or a Cleaner)."""
+    cleaner = model if isinstance(model, Cleaner) else cleaner_for(model)
+    return [clean_one(cleaner, text, keep, units) for text in texts]
+
+
+def resolve_model(model: str | os.PathLike[str] | Cleaner | None) -> str | Cleaner:
+    """An absolute model path (so workers find the same file), or the given Cleaner."""
+    if isinstance(model, Cleaner):
+        return model
+    return os.path.abspath(os.fspath(model) if model is not None else default_model_path())
+
+
+def effective_jobs(n_jobs: int) -> int:
+    """joblib's convention: ``-1`` is every core, ``-2`` all but one, and so on."""
+    if n_jobs == 0:
+        raise ValueError("n_jobs must not be 0")
+    return n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+
+
+class Pool:
+    """Runs ``clean_batch`` tasks in order: inline for one job, else on loky workers.
+
+    ``submit`` returns a future; callers keep at most ``max_pending`` unfinished so that
+    memory stays bounded however long the input is.
+    """
+
+    def __init__(self, n_jobs: int, model: str | Cleaner, keep: Sequence[str], units: bool):
+        self.n_jobs = effective_jobs(n_jobs)
+        self.model, self.keep, self.units = model, tuple(keep), units
+        self.max_pending = 2 * self.n_jobs + 1 if self.n_jobs > 1 else 1
+        self._executor = None
+        if self.n_jobs > 1:
+            from joblib.externals.loky import get_reusable_executor
+
+            self._executor = get_reusable_executor(
+                max_workers=self.n_jobs, timeout=60, env=_WORKER_ENV
+            )
+
+    def submit(self, texts: Sequence[str]) -> Future[list[DocResult]]:
+        if self._executor is None:
+            future: Future[list[DocResult]] = Future()
+            future.set_result(clean_batch(self.model, texts, self.keep, self.units))
+            return future
+        return self._executor.submit(clean_batch, self.model, list(texts), self.keep, self.units)
+
+    def terminate(self) -> None:
+        """Stop the workers at once (after Ctrl-C); the next Pool starts new ones."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, kill_workers=True)
+            self._executor = None
+
+
+def batches(texts: Iterable[str], max_docs: int = 32, max_chars: int = 1 << 18):
+    """Group ``texts`` into lists of at most ``max_docs`` documents or about ``max_chars``."""
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        batch.append(text)
+        size += len(text)
+        if len(batch) >= max_docs or size >= max_chars:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def clean_many(
+    texts: Iterable[str],
+    keep: Sequence[str] = DEFAULT_KEEP,
+    n_jobs: int = 1,
+    model: str | os.PathLike[str] | Cleaner | None = None,
+) -> list[str]:
+    """``clean`` every text, on ``n_jobs`` processes (``-1``: all cores), in input order.
+
+    The model (default: ``Cleaner()``'s) is loaded once per process, not once per text;
+    the result does not depend on ``n_jobs``.
+    """
+    keep = check_labels(keep)
+    resolved = resolve_model(model)
+    if not isinstance(resolved, Cleaner):
+        cleaner_for(resolved)  # a missing or bad model fails here, with a clear ModelError
+    pool = Pool(n_jobs, resolved, keep, units=False)
+    out: list[str] = []
+    pending: deque[Future[list[DocResult]]] = deque()
+    try:
+        for batch in batches(texts):
+            pending.append(pool.submit(batch))
+            while len(pending) > pool.max_pending:
+                out.extend(r.cleaned for r in pending.popleft().result())
+        while pending:
+            out.extend(r.cleaned for r in pending.popleft().result())
+    except BaseException:
+        pool.terminate()
+        raise
+    return out

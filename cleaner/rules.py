@@ -1,0 +1,605 @@
+"""High-precision line rules for the obvious cases.
+
+Rules are data: each one is a named whole-line pattern that fires only where its label is
+near-certain, measured against the training corpus by ``benchmarks/rule_precision.py``
+(every rule must reach precision >= 0.95 there). Everything ambiguous is left to the learned
+model, so a rule that cannot reach that precision is narrowed or dropped, never kept
+"mostly right". Where the corpus labels a kind of line differently from intuition (all-caps
+ADVERTISEMENT inside teaser boxes, bylines and dates on teaser cards, related-box headers
+in languages the corpus tooling does not cover), the rules follow the corpus, because the
+model is trained and scored on it.
+
+``match_rule`` runs on every line of every document. One big alternation of all rules costs
+the sum of its branches in the ``regex`` engine (about 30 us a line), so instead the first
+characters of the line (after Markdown markers) select, through a cache filled by partial
+matching, the few rules that can still match; most lines then cost a dict lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import regex
+
+from cleaner.labels import LABELS
+
+__all__ = ["RULES", "RULE_MAX_CHARS", "Rule", "match_rule"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named whole-line rule; ``pattern`` is used with ``fullmatch`` on the stripped line."""
+
+    name: str
+    label: str
+    pattern: regex.Pattern[str]
+    description: str
+
+
+RULE_MAX_CHARS: int = 200
+"""Lines longer than this never match: rules target UI strings, credits and lead-ins."""
+
+# --- shared fragments --------------------------------------------------------------------
+
+# Markdown list / heading / quote markers that html2text and inscriptis put before a line.
+_LEAD = r"(?:(?:[*+\-•·>|]|#{1,6})\s+)*"
+# Optional emphasis or link-text opener, and the closer (emphasis or a Markdown link target).
+_OPEN = r"(?:\*\*|__|\[)?"
+_CLOSE = r"(?:\*\*|__|\]\([^()\s]*(?:\s+\"[^\"]*\")?\))?"
+# What ``_LEAD``/``_OPEN`` may consume before a rule's own text; no rule's own text starts
+# with one of these, so the characters after them decide which rules can match.
+_LEAD_CHARS = " \t*+-•·>|#_"
+
+
+def _words(lo: int, hi: int) -> str:
+    """``lo``..``hi`` whitespace-separated tokens (possessive, so matching stays linear)."""
+    return rf"\S++(?:\s++\S++){{{max(lo, 1) - 1},{hi - 1}}}"
+
+
+def _alt(*options: str) -> str:
+    return "(?:" + "|".join(options) + ")"
+
+
+# A person's or agency's name: capitalised words, initials, hyphens, apostrophes. Atomic, so
+# a failed credit match does not backtrack through every way of splitting the words.
+_NAME_WORD = r"\p{Lu}[\p{L}\p{M}.'’\-]*+"
+_NAME = rf"(?>{_NAME_WORD}(?:\s+(?:{_NAME_WORD}|de|van|von|der|da|di|del|la|le)){{0,4}})"
+
+# Photo and news agencies that, with a photographer's name, make up a whole credit line.
+_AGENCY = _alt(
+    r"Getty\s?Images(?:\s+for\s+" + _NAME + r")?",
+    r"AFP(?:\s+PHOTO)?",
+    r"Reuters",
+    r"REUTERS",
+    r"AP(?:\s+Photo)?",
+    r"dpa(?:-Zentralbild)?",
+    r"[Pp]icture[- ][Aa]lliance",
+    r"(?:IMAGO|[Ii]mago)(?:\s+[Ii]mages)?",
+    r"KEYSTONE|Keystone",
+    r"EPA(?:-EFE)?",
+    r"EFE",
+    r"ANSA",
+    r"[Ss]hutterstock(?:\.com)?",
+    r"iStock(?:photo)?(?:\.com)?",
+    r"Alamy(?:\s+Stock\s+Photo)?",
+    r"Unsplash",
+    r"Pexels",
+    r"Pixabay",
+    r"Adobe\s?Stock",
+    r"Depositphotos(?:\.com)?",
+    r"Xinhua",
+    r"NurPhoto",
+    r"SOPA\s+Images",
+    r"LightRocket",
+    r"ZUMA(?:\s+Press|\s+Wire)?",
+    r"Anadolu(?:\s+Agency)?",
+    r"PA\s+(?:Images|Wire|Media)",
+    r"Sipa(?:\s+USA)?|SIPA",
+    r"Corbis",
+    r"WireImage",
+    r"FilmMagic",
+    r"Sportsfile",
+    r"KCNA(?:\s+VIA\s+KNS)?",
+    r"Yonhap",
+    r"Bloomberg",
+)
+# Agencies that make a credit line on their own ("Getty Images"); wire services such as
+# Reuters or AP also stand alone as source lines and bylines, so they need a name or "via".
+_PHOTO_AGENCY = _alt(
+    r"Getty\s?Images",
+    r"[Ss]hutterstock(?:\.com)?",
+    r"iStock(?:photo)?(?:\.com)?",
+    r"Alamy(?:\s+Stock\s+Photo)?",
+    r"[Pp]icture[- ][Aa]lliance(?:\s*/\s*dpa)?",
+    r"(?:IMAGO|[Ii]mago)(?:\s+[Ii]mages)?",
+    r"Adobe\s?Stock",
+    r"Depositphotos(?:\.com)?",
+    r"AFP\s+PHOTO",
+    r"AP\s+Photo",
+)
+
+_SOCIAL = _alt(
+    r"Facebook",
+    r"Twitter",
+    r"X",
+    r"LinkedIn",
+    r"Instagram",
+    r"YouTube",
+    r"Pinterest",
+    r"Reddit",
+    r"WhatsApp",
+    r"Xing",
+    r"Bluesky",
+    r"Threads",
+    r"Flipboard",
+    r"E-?mail",
+)
+
+_NEEDS: dict[str, str] = {}
+
+
+def _rule(
+    name: str,
+    label: str,
+    core: str,
+    description: str,
+    *,
+    ignore_case: bool = True,
+    needs: str | None = None,
+) -> Rule:
+    """Compile one rule: the optional Markdown prefix, ``core``, the optional link closer.
+
+    ``needs`` is a literal that every line the rule matches contains; ``match_rule`` skips
+    the rule on lines without it (for rules that can start with any capitalised word).
+    """
+    assert label in LABELS, f"rule {name}: unknown label {label!r}"
+    scoped = f"(?i:{core})" if ignore_case else f"(?:{core})"
+    pattern = regex.compile(f"{_LEAD}{_OPEN}{scoped}{_CLOSE}")
+    assert pattern.groups == 0, f"rule {name}: use non-capturing groups only"
+    if needs is not None:
+        _NEEDS[name] = needs
+    return Rule(name, label, pattern, description)
+
+
+# Priority order: the first rule that matches wins.
+RULES: tuple[Rule, ...] = (
+    # --- boilerplate: site chrome, ads, sharing, consent ----------------------------------
+    _rule(
+        "boilerplate_ad_marker",
+        "boilerplate",
+        _alt(
+            _alt(
+                r"Advertisement",
+                r"advertisement",
+                r"Anzeige",
+                r"Werbung",
+                r"Publicit[ée]",
+                r"Publicidad",
+                r"Pubblicit[àa]",
+                r"Publicidade",
+                r"Advertentie",
+                r"Reklama",
+            )
+            + r"(?:\s*[-–—·|:]?\s*(?:Scroll to continue(?: with content)?|Continue reading below"
+            r"|Weiterlesen nach der Anzeige|Scrollen zum Weiterlesen))?",
+            r"(?:Story|Article|Content) continues (?:below|after) (?:this )?"
+            r"(?:advertisement|ad)",
+        ),
+        "ad-slot labels ('Advertisement', 'Anzeige', 'Publicité'); case-sensitive because "
+        "all-caps ADVERTISEMENT/ANZEIGE sit inside teaser boxes (promo) as often as not",
+        ignore_case=False,
+    ),
+    _rule(
+        "boilerplate_skip_link",
+        "boilerplate",
+        _alt(
+            r"Skip\s+(?:to|navigation)(?:\s+(?:the\s+)?(?:main|primary|page)?\s*"
+            r"(?:content|navigation|menu|footer|search|sidebar|article))?",
+            r"(?:Direkt\s+)?[Zz]um\s+(?:Haupt)?[Ii]nhalt(?:\s+springen|\s+wechseln)?",
+            r"(?:Aller|Passer)\s+au\s+contenu(?:\s+principal)?",
+            r"(?:Saltar|Ir)\s+al\s+contenido(?:\s+principal)?",
+            r"Vai\s+al\s+contenuto(?:\s+principale)?",
+            r"(?:Ir|Saltar)\s+para\s+o\s+conte[úu]do(?:\s+principal)?",
+            r"(?:Ga|Spring)\s+naar\s+(?:de\s+)?(?:hoofd)?inhoud",
+            r"Przejd[źz]\s+do\s+(?:tre[śs]ci|zawarto[śs]ci)",
+        ),
+        "accessibility skip links are never article text",
+    ),
+    _rule(
+        "boilerplate_share",
+        "boilerplate",
+        _alt(
+            r"Share\s+(?:this|the)\s+(?:article|story|post|page|video|link|recipe)"
+            rf"(?:\s+(?:on|via|with)\s+{_SOCIAL})?",
+            rf"Share\s+(?:on|via|to|with)\s+(?:{_SOCIAL}|other\s+sites)",
+            r"(?:(?:Diesen\s+)?(?:Artikel|Beitrag|Seite)\s+)?teilen",
+            rf"(?:Auf|Bei|Per|Via)\s+{_SOCIAL}\s+teilen",
+            rf"Partager(?:\s+(?:cet\s+article|l'article))?(?:\s+sur\s+{_SOCIAL})?",
+            rf"Compartir(?:\s+en\s+{_SOCIAL})?",
+            rf"Condividi(?:\s+su\s+{_SOCIAL})?",
+            r"Compartilhar|Partilhar|Delen|Udost[ęe]pnij",
+            r"Tweet",
+            r"Pin\s+it",
+            r"Copy\s+link|Link\s+kopieren|Copier\s+le\s+lien|Copiar\s+(?:el\s+)?enlace",
+            r"Link\s+copied!?|Copied!",
+        ),
+        "share and social buttons; bare 'Share' is left out because the corpus has it on "
+        "teaser cards (promo) a fifth of the time",
+    ),
+    _rule(
+        "boilerplate_email_print",
+        "boilerplate",
+        r"E-?mail|Print|Drucken|Imprimer|Imprimir|Stampa|Afdrukken|Drukuj",
+        "one-word e-mail and print buttons",
+    ),
+    _rule(
+        "boilerplate_social_link",
+        "boilerplate",
+        _alt(
+            r"Facebook|Twitter|X|LinkedIn|Instagram|YouTube|Pinterest|Reddit|WhatsApp|Xing",
+            r"Bluesky|Threads|Flipboard",
+            r"Follow\s+us(?:\s+on)?|Folgen\s+Sie\s+uns(?:\s+auf)?|Suivez-nous(?:\s+sur)?",
+            r"S[íi]guenos(?:\s+en)?|Seguici(?:\s+su)?",
+        )
+        + r"\s*:?",
+        "bare social-network links and 'Follow us' headers",
+    ),
+    _rule(
+        "boilerplate_cookie",
+        "boilerplate",
+        _alt(
+            r"(?:We|This\s+(?:web)?site|Our\s+(?:web)?site)\s+uses?\s+cookies\b.*",
+            r"(?:Wir\s+verwenden|Wir\s+nutzen|Diese\s+Web-?[Ss]eite\s+verwendet)"
+            r"\s+Cookies\b.*",
+            r"(?:Nous\s+utilisons|Ce\s+site\s+utilise)\s+des\s+cookies\b.*",
+            r"(?:Utilizamos|Usamos|Este\s+sitio(?:\s+web)?\s+utiliza)\s+cookies\b.*",
+            r"(?:Utilizziamo|Questo\s+sito\s+utilizza)\s+(?:i\s+)?cookie\b.*",
+            r"Accept(?:\s+(?:all|all\s+cookies|cookies))?",
+            r"Reject\s+(?:all|all\s+cookies)|Decline",
+            r"(?:Cookie|Privacy)\s+(?:settings|preferences)",
+            r"Manage\s+(?:cookies|cookie\s+settings|consent)",
+            r"Alle\s+(?:akzeptieren|ablehnen)|Akzeptieren|Ablehnen",
+            r"Cookie-?Einstellungen|Datenschutzeinstellungen",
+            r"Tout\s+(?:accepter|refuser)",
+            r"Param[èe]tres\s+des\s+cookies",
+            r"(?:Aceptar|Rechazar)\s+(?:todo|todas|todas\s+las\s+cookies|cookies)",
+            r"Configuraci[óo]n\s+de\s+cookies",
+            r"(?:Accetta|Rifiuta)\s+tutt[io]",
+            r"(?:Aceitar|Rejeitar)\s+todos",
+            r"Alles\s+accepteren",
+            r"Zaakceptuj\s+wszystkie",
+        ),
+        "cookie and consent banners and their buttons",
+    ),
+    _rule(
+        "boilerplate_newsletter",
+        "boilerplate",
+        _alt(
+            r"(?:Sign\s+up|Subscribe)\s+(?:for|to)\s+(?:our|the)\s+(?:free\s+)?"
+            r"(?:\S+\s+){0,3}?newsletters?[.!]?",
+            r"(?:Jetzt\s+)?(?:zum\s+|unseren\s+)?Newsletter\s+(?:abonnieren|anmelden)",
+            r"(?:Inscrivez-vous|Abonnez-vous)\s+[àa]\s+(?:notre|la)\s+newsletter",
+            r"Suscr[íi]bete\s+a\s+(?:nuestro|nuestra|la|el)\s+(?:newsletter|bolet[íi]n)",
+            r"Iscriviti\s+alla\s+(?:nostra\s+)?newsletter",
+            r"Subscribe|Abonnieren|S'abonner|Suscribirse|Suscr[íi]bete|Iscriviti",
+        ),
+        "newsletter and subscription prompts",
+    ),
+    _rule(
+        "boilerplate_account",
+        "boilerplate",
+        _alt(
+            r"Log\s*in|Log\s*out|Sign\s+in|Sign\s+up|Register",
+            r"(?:Log\s*in|Sign\s+in)\s*/\s*(?:Register|Sign\s+up)",
+            r"Create\s+(?:an\s+)?account",
+            r"Einloggen|Abmelden|Mein\s+Konto",
+            r"Se\s+connecter|Connexion|S'inscrire|Mon\s+compte",
+            r"Iniciar\s+sesi[óo]n|Registrarse|Mi\s+cuenta",
+            r"Accedi|Registrati",
+            r"Inloggen",
+            r"Zaloguj(?:\s+si[ęe])?",
+        ),
+        "account buttons ('Anmelden' and 'Registrieren' are left out: the corpus also has "
+        "them in event and author boxes)",
+    ),
+    _rule(
+        "boilerplate_nav_ui",
+        "boilerplate",
+        _alt(
+            r"(?:Main\s+|Open\s+|Close\s+)?Men[uü]",
+            r"Toggle\s+(?:navigation|menu)",
+            r"Search|Suche|Suchen|Rechercher|Zoeken|Szukaj",
+            r"Back\s+to\s+top|Nach\s+oben|Zur[üu]ck\s+nach\s+oben|Retour\s+en\s+haut"
+            r"|Volver\s+arriba|Torna\s+su",
+            r"Home|Startseite|Accueil",
+            r"Close|Schlie[ßs]en|Fermer|Cerrar|Chiudi",
+            r"Back|Zur[üu]ck",
+        ),
+        "menu, search, home, close and back-to-top controls",
+    ),
+    _rule(
+        "boilerplate_footer_link",
+        "boilerplate",
+        _alt(
+            r"Privacy(?:\s+(?:Policy|Notice|Statement))?|Cookie\s+(?:Policy|Notice)|Cookies",
+            r"Terms(?:\s+(?:of\s+(?:Service|Use)|and\s+Conditions|&\s+Conditions))?",
+            r"Legal(?:\s+Notice)?|Your\s+Privacy\s+Choices",
+            r"Contact(?:\s+us)?|About(?:\s+us)?|Careers|Jobs|Press|Help|Site\s?map",
+            r"Advertise(?:\s+with\s+us)?",
+            r"Impressum|Imprint|Kontakt|[ÜU]ber\s+uns|Datenschutz(?:erkl[äa]rung)?|AGB",
+            r"Nutzungsbedingungen|Mediadaten|Presse|Hilfe|Barrierefreiheit|Cookie-Richtlinie",
+            r"Mentions\s+l[ée]gales|Politique\s+de\s+confidentialit[ée]|Contactez-nous",
+            r"Pol[íi]tica\s+de\s+(?:privacidad|cookies)|Aviso\s+legal|Qui[ée]nes\s+somos",
+            r"Cont[áa]ctanos",
+        ),
+        "footer links (legal, contact, about); the corpus calls them boilerplate everywhere",
+    ),
+    _rule(
+        "boilerplate_comments",
+        "boilerplate",
+        _alt(
+            r"Reply|Antworten|R[ée]pondre|Responder|Rispondi",
+            r"Leave\s+a\s+(?:Reply|comment)|Cancel\s+reply",
+            r"Kommentare|Commentaires|Comentarios|Commenti",
+            r"Like",
+        ),
+        "comment-section controls ('Reply', 'Leave a Reply'); bare 'Comments' is left out "
+        "because teaser cards show comment counters",
+    ),
+    _rule(
+        "boilerplate_rights_reserved",
+        "boilerplate",
+        r"(?:©|\(c\)|&copy;|Copyright|All\s+rights|Alle\s+Rechte|Tous\s+droits|Todos\s+los"
+        r"|Tutti\s+i|Wszelkie|Alle\s+rechten|Todos\s+os)"
+        r".{0,150}?\b(?:All\s+rights\s+reserved|Alle\s+Rechte\s+vorbehalten"
+        r"|Tous\s+droits\s+r[ée]serv[ée]s|Todos\s+los\s+derechos\s+reservados"
+        r"|Tutti\s+i\s+diritti\s+riservati|Wszelkie\s+prawa\s+zastrze[żz]one"
+        r"|Alle\s+rechten\s+voorbehouden|Todos\s+os\s+direitos\s+reservados)\b.{0,150}"
+        r"|(?:All\s+rights\s+reserved|Alle\s+Rechte\s+vorbehalten"
+        r"|Tous\s+droits\s+r[ée]serv[ée]s|Todos\s+los\s+derechos\s+reservados)\.?",
+        "a copyright line that says 'All rights reserved' is the site footer; a bare "
+        "'(c) 2024 Site' is left to the model, the corpus splits those with media credits",
+    ),
+    # --- credit -----------------------------------------------------------------------------
+    _rule(
+        "credit_marker",
+        "credit",
+        r"[(\[]?(?:(?:cover|title|header|featured|main|top|lead|hero)\s+)?"
+        + _alt(
+            r"photos?",
+            r"pictures?",
+            r"images?",
+            r"foto",
+            r"bild",
+            r"imagen",
+            r"immagine",
+            r"(?:photo|image|picture|foto)\s+credits?",
+            r"credits?",
+            r"cr[ée]dit\s+photo",
+            r"(?:image|photo|picture)\s+source",
+        )
+        + r"\s?[:：](?:\s*(?![=])"
+        + _words(1, 10)
+        + r")?",
+        "an explicit credit marker ('Photo:', 'Bild:', 'Image credit:') opening a short line",
+    ),
+    _rule(
+        "credit_photo_by",
+        "credit",
+        r"[(\[]?(?:photo|image|picture|foto|illustration)s?\s+(?:by|von)\s+" + _words(1, 9),
+        "'Photo by X' / 'Foto von X' on a short line ('Photograph by' and 'Video by' are "
+        "bylines in the corpus)",
+    ),
+    _rule(
+        "credit_courtesy",
+        "credit",
+        r"[(\[]?(?:(?:photo|image|picture|foto)s?\s+)?courtesy(?:\s+of)?\s+" + _words(1, 8),
+        "'Courtesy of X' on a short line",
+    ),
+    _rule(
+        "credit_agency",
+        "credit",
+        rf"[(\[]?(?:©\s*)?{_PHOTO_AGENCY}[)\]]?",
+        "a line that is nothing but a photo agency ('Getty Images', '© iStock')",
+        ignore_case=False,
+    ),
+    _rule(
+        "credit_agency_slash",
+        "credit",
+        r"[(\[]?(?:©\s*)?"
+        + _alt(
+            rf"{_NAME}\s*/\s*(?:{_AGENCY})(?:\s*/\s*{_NAME})?",
+            rf"(?:{_AGENCY})\s*/\s*{_NAME}(?:\s*/\s*{_NAME})?",
+        )
+        + r"[)\]]?",
+        "photographer and agency joined by a slash ('Reuters/Jane Doe', 'Jane Doe/AFP')",
+        ignore_case=False,
+        needs="/",
+    ),
+    _rule(
+        "credit_agency_via",
+        "credit",
+        rf"[(\[]?{_NAME}\s*(?:/\s*{_NAME}\s*)?via\s+(?:{_AGENCY})[)\]]?",
+        "'Jane Doe via Getty Images'",
+        ignore_case=False,
+        needs="via",
+    ),
+    # --- promo ------------------------------------------------------------------------------
+    _rule(
+        "promo_read_more",
+        "promo",
+        _alt(
+            r"Read\s+(?:more|also|next)",
+            r"Also\s+read",
+            r"See\s+also",
+            r"Lesen\s+Sie\s+(?:auch|mehr)",
+            r"Lies\s+auch",
+            r"Weiterlesen",
+            r"[ÀA]\s+lire\s+aussi",
+            r"Lire\s+(?:aussi|la\s+suite)",
+            r"Lee\s+tambi[ée]n",
+            r"Leer\s+m[áa]s",
+        )
+        + r"(?:\s*(?:[:»›>→|]|\.\.\.|…)+(?:\s*.*)?)?",
+        "'Read more' / 'Lesen Sie auch' lead-ins, alone or followed by another headline",
+    ),
+    _rule(
+        "promo_more_on",
+        "promo",
+        r"More\s+(?:on|about|from)\s+[^:]{1,60}:",
+        "'More on X:' lead-in before a list of other articles",
+    ),
+    _rule(
+        "promo_section_header",
+        "promo",
+        _alt(
+            r"Related(?:\s+(?:articles|stories|posts|content|reading|links|coverage|topics))?",
+            r"Recommended(?:\s+(?:for\s+you|articles|stories|reading))?",
+            r"Most\s+(?:read|popular|viewed|shared|commented)(?:\s+(?:articles|stories))?",
+            r"Popular\s+(?:posts|articles|stories|now)",
+            r"Trending(?:\s+(?:now|articles))?",
+            r"Top\s+stories",
+            r"You\s+(?:may|might)\s+also\s+(?:like|enjoy|be\s+interested\s+in)",
+            r"More\s+(?:stories|articles)",
+            r"Further\s+reading",
+            r"Recent\s+(?:posts|articles)",
+            r"Latest\s+(?:news|stories|posts)",
+            r"Editor'?s\s+picks",
+            r"Mehr\s+zum\s+Thema",
+            r"Auch\s+interessant",
+            r"Das\s+k[öo]nnte\s+Sie\s+auch\s+interessieren",
+            r"[ÄA]hnliche\s+Beitr[äa]ge",
+            r"Verwandte\s+(?:Beitr[äa]ge|Artikel|Themen)",
+            r"Meistgelesen(?:e\s+Artikel)?",
+            r"Weitere\s+(?:Artikel|Beitr[äa]ge|Nachrichten)",
+            r"Sur\s+le\s+m[êe]me\s+sujet",
+            r"Te\s+(?:puede|podr[íi]a)\s+interesar",
+            r"(?:Noticias|Art[íi]culos)\s+relacionad[oa]s",
+        )
+        + r"\s*:?",
+        "headers of related / recommended / most-read boxes (EN, DE, FR, ES: the corpus "
+        "labels such headers in other languages boilerplate)",
+    ),
+    # --- meta -------------------------------------------------------------------------------
+    _rule(
+        "meta_posted_by",
+        "meta",
+        r"Posted\s+by\s+" + _words(1, 12),
+        "'Posted by X on DATE' blog bylines",
+    ),
+    _rule(
+        "meta_last_updated",
+        "meta",
+        _alt(
+            r"Last\s+(?:updated|modified)(?:\s+on)?",
+            r"Zuletzt\s+aktualisiert(?:\s+am)?",
+            r"Letzte\s+Aktualisierung",
+            r"Derni[èe]re\s+mise\s+[àa]\s+jour(?:\s+le)?",
+            r"[ÚU]ltima\s+actualizaci[óo]n",
+            r"This\s+(?:page|article|post)\s+was\s+last\s+updated(?:\s+on)?",
+        )
+        + r"\s*:?\s*(?=[^\d]{0,12}\d)"
+        + _words(1, 10),
+        "'Last updated: DATE' stamps",
+    ),
+    _rule(
+        "meta_reading_time",
+        "meta",
+        r"(?:Lesezeit|Reading\s+time|Read\s+time|Temps\s+de\s+lecture|Tiempo\s+de\s+lectura"
+        r"|Tempo\s+di\s+lettura|Tempo\s+de\s+leitura|Leestijd|Czas\s+czytania)\s*:?\s*"
+        r"(?:ca\.\s*|about\s+|environ\s+)?\d+\s*"
+        r"(?:min\.?|mins?|minutes?|Minuten|minutos|minuti|minuty|minut)",
+        "'Lesezeit: 4 Minuten' / 'Reading time: 3 min' with an explicit reading-time label "
+        "(a bare '3 min read' also sits on teaser cards)",
+    ),
+)
+
+assert len({rule.name for rule in RULES}) == len(RULES), "rule names must be unique"
+
+# --- dispatch ----------------------------------------------------------------------------
+
+# A candidate: (rule, its bound fullmatch, the literal the line must contain or "").
+_Candidate = tuple[Rule, object, str]
+
+# The first _KEY_CHARS characters after the Markdown prefix select the rules that can still
+# match, found by partial matching (a rule that fullmatches a line partially matches every
+# prefix of it). Filled lazily, first per character to narrow the probing, then per key;
+# cleared if it outgrows _CACHE_MAX keys.
+_KEY_CHARS = 5
+_CACHE_MAX = 1 << 17
+# Short lines (menus, buttons, credits) repeat across pages: their result is memoised.
+_MEMO_CHARS = 40
+_MEMO: dict[str, Rule | None] = {}
+_CANDIDATES: tuple[_Candidate, ...] = tuple(
+    (rule, rule.pattern.fullmatch, _NEEDS.get(rule.name, "")) for rule in RULES
+)
+_DISPATCH: dict[str, tuple[_Candidate, ...]] = {}
+_INTERNED: dict[tuple[_Candidate, ...], tuple[_Candidate, ...]] = {}
+
+
+def _could_start(pattern: regex.Pattern[str], prefix: str) -> bool:
+    """Whether some line starting with ``prefix`` could fullmatch ``pattern``.
+
+    ``regex`` evaluates ``\\b`` at the end of a partial string as if the text ended there
+    (so ``"(c) "`` would rule out ``(c).*?\\bAll``); probing a word character after the
+    prefix as well covers that.
+    """
+    return bool(
+        pattern.fullmatch(prefix, partial=True) or pattern.fullmatch(prefix + "a", partial=True)
+    )
+
+
+def _dispatch(key: str) -> tuple[_Candidate, ...]:
+    """The candidates for ``key``: those of ``key[:-1]`` that partially match ``key``."""
+    if len(key) > 1:
+        shorter = _DISPATCH.get(key[:-1])
+        if shorter is None:
+            shorter = _dispatch(key[:-1])
+    else:
+        shorter = _CANDIDATES
+    found = tuple(c for c in shorter if _could_start(c[0].pattern, key))
+    found = _INTERNED.setdefault(found, found)
+    if len(_DISPATCH) >= _CACHE_MAX:
+        _DISPATCH.clear()
+    _DISPATCH[key] = found
+    return found
+
+
+def match_rule(text: str) -> Rule | None:
+    """The first rule (in RULES order) whose pattern fullmatches text.strip(), or None."""
+    stripped = text.strip()
+    n = len(stripped)
+    if n <= _MEMO_CHARS:
+        if not n:
+            return None
+        try:
+            return _MEMO[stripped]
+        except KeyError:
+            pass
+    elif n > RULE_MAX_CHARS:
+        return None
+    key = stripped.lstrip(_LEAD_CHARS)[:_KEY_CHARS]
+    candidates = _DISPATCH.get(key)
+    if candidates is None:
+        candidates = _dispatch(key)
+    found = None
+    for rule, fullmatch, needs in candidates:
+        if (not needs or needs in stripped) and fullmatch(stripped) is not None:  # type: ignore[operator]
+            found = rule
+            break
+    if n <= _MEMO_CHARS:
+        if len(_MEMO) >= _CACHE_MAX:
+            _MEMO.clear()
+        _MEMO[stripped] = found
+    return found
+
+
+def match_rule_reference(text: str) -> Rule | None:
+    """``match_rule`` without the dispatch (one regex per rule); for checks only."""
+    stripped = text.strip()
+    if not stripped or len(stripped) > RULE_MAX_CHARS:
+        return None
+    for rule in RULES:
+        if rule.pattern.fullmatch(stripped):
+            return rule
+    return None

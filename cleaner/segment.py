@@ -1,0 +1,251 @@
+"""Text -> units: the pieces of a document that get one label each.
+
+A unit is normally one physical line. Two real-world shapes change that:
+
+* hard-wrapped text (Markdown converters wrap at ~78 columns): the wrapped lines of one
+  paragraph form one unit, so they are kept or dropped together;
+* a very long line (a whole page on one line): it is split into sentence-sized units so
+  that boilerplate inside it can still be dropped.
+
+Units keep the original text exactly: ``text[unit.start:unit.end] == unit.text``. Blank
+lines (whitespace and zero-width characters only) are layout, not units; they only start a
+new paragraph.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import regex
+
+#: Lines longer than this are split into sentence-sized units.
+MAX_LINE_CHARS = 2000
+#: A sentence piece longer than this (no punctuation to split at) is cut at whitespace.
+MAX_PIECE_CHARS = 600
+#: Hard-wrap detection: at least this many non-blank lines ...
+WRAP_MIN_LINES = 8
+#: ... the wrap width must lie in this range ...
+WRAP_MIN_WIDTH, WRAP_MAX_WIDTH = 40, 120
+#: ... at least this share of the lines in multi-line paragraphs must end within
+#: WRAP_SLACK columns of the width ...
+WRAP_FULL_SHARE = 0.5
+WRAP_SLACK = 18
+#: ... and at most this share of lines may be longer than the width.
+WRAP_MAX_OVER_SHARE = 0.02
+#: ... and at least this share of the continuation lines that start with a cased letter
+#: must start with a lowercase one.
+WRAP_MIN_LOWER_SHARE = 0.3
+
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+# Every character str.strip() removes, plus the zero-width ones: one C call tests a line.
+_BLANK_CHARS = "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + _ZERO_WIDTH
+# A Markdown block start: such a line begins a new unit even inside a wrapped paragraph.
+# Any indentation: converters indent (nested) list items by 2, 4, 6, ... spaces.
+_BLOCK_START = regex.compile(r"\s*(?:#{1,6}\s|[*+-]\s|\d{1,3}[.)]\s|>|\||!\[|```|~~~)")
+# The first letter of a line's first word (after brackets, quotes, ...) if the word starts
+# with two letters: one-letter words ("I", "a", the "o" bullets of inscriptis) say little.
+_FIRST_LETTER = regex.compile(r"\s*[^\s\p{L}]*(\p{L})\p{L}")
+# Sentence ends (terminal punctuation, optionally closed by quotes or brackets) followed
+# by whitespace, and runs of layout whitespace (2+ spaces, tabs) or " | " separators.
+_SENTENCE_BREAK = regex.compile(
+    r"(?<=[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]]{0,2})\s+(?=\S)"
+    r"|\s*\t\s*|\s{3,}|\s+[|\u2022\u00b7]\s+"
+)
+
+
+class Unit(NamedTuple):
+    """One piece of the document to classify, with where it came from (a tuple: units are
+    made for every line of every document, and tuples are the cheapest to make)."""
+
+    text: str
+    start: int
+    end: int
+    line: int
+    """0-based index of the unit's first physical line."""
+    last_line: int
+    """0-based index of the unit's last physical line (same as ``line`` unless wrapped)."""
+    paragraph: int
+    """Index of the run of non-blank lines the unit belongs to."""
+
+
+def is_blank(line: str) -> bool:
+    """True for lines of only whitespace and zero-width characters."""
+    return not line.strip(_BLANK_CHARS)
+
+
+def newline_of(text: str) -> str:
+    """The document's line terminator: CRLF if its first line break is CRLF."""
+    i = text.find("\n")
+    return "\r\n" if i > 0 and text[i - 1] == "\r" else "\n"
+
+
+def split_lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every physical line, without its ``\\n`` or ``\\r\\n`` terminator."""
+    spans = []
+    pos = 0
+    for line in text.split("\n"):
+        end = pos + len(line)
+        spans.append((pos, end - 1 if line.endswith("\r") else end))
+        pos = end + 1
+    if spans and spans[-1][0] == len(text):  # text ended with a newline
+        spans.pop()
+    return spans
+
+
+def _wrappable(line: str) -> bool:
+    """Whether ``line`` is text a wrapper could have wrapped: not blank, not a Markdown
+    block start (converters leave list items, tables, images, headings unwrapped) and not
+    a single word (a word longer than the width stays whole)."""
+    return (
+        len(line.strip(_BLANK_CHARS).split(None, 1)) == 2 and _BLOCK_START.match(line) is None
+    )
+
+
+def wrap_width(lines: list[str]) -> int | None:
+    """The column width the text was hard-wrapped at, or None if it was not wrapped."""
+    wrappable = [_wrappable(line) for line in lines]
+    lengths = [len(line.rstrip()) for line, ok in zip(lines, wrappable, strict=True) if ok]
+    if len(lengths) < WRAP_MIN_LINES:
+        return None
+    ordered = sorted(lengths)
+    width = ordered[int(0.97 * (len(ordered) - 1))]
+    if not WRAP_MIN_WIDTH <= width <= WRAP_MAX_WIDTH:
+        return None
+    if sum(n > width for n in lengths) > WRAP_MAX_OVER_SHARE * len(lengths):
+        return None
+    # Text lines followed by a text line: in wrapped text most of them are "full", i.e.
+    # end close to the width, ...
+    pairs = [
+        (lines[i], lines[i + 1])
+        for i in range(len(lines) - 1)
+        if wrappable[i] and wrappable[i + 1]
+    ]
+    if len(pairs) < WRAP_MIN_LINES // 2:
+        return None
+    full = sum(width - WRAP_SLACK < len(a.rstrip()) <= width for a, _ in pairs)
+    if full < WRAP_FULL_SHARE * len(pairs):
+        return None
+    # ... and as wrapping cuts sentences, many of the next lines start with a lowercase
+    # word; lists of headlines, menu items or product features (each line capitalised)
+    # do not. Scripts without case give no evidence either way.
+    cased = []
+    for _, b in pairs:
+        m = _FIRST_LETTER.match(b)
+        if m and m[1].isupper() != m[1].islower():
+            cased.append(m[1].islower())
+    if sum(cased) < WRAP_MIN_LOWER_SHARE * len(cased):
+        return None
+    return width
+
+
+def _continues(prev: str, line: str, width: int) -> bool:
+    """Whether ``line`` continues the paragraph of ``prev`` in text wrapped at ``width``."""
+    stripped = line.lstrip()
+    if _BLOCK_START.match(line):
+        return False
+    first_word = stripped.split(None, 1)[0] if stripped else ""
+    # Greedy wrapping moved the word to this line only because it did not fit on ``prev``.
+    return len(prev.rstrip()) + 1 + len(first_word) > width - 2
+
+
+def split_sentences(text: str, start: int) -> list[tuple[int, int]]:
+    """Sentence-sized (start, end) spans of one long line, at offset ``start``."""
+    spans = []
+    pos = 0
+    for m in _SENTENCE_BREAK.finditer(text):
+        if m.start() > pos:
+            spans.append((pos, m.start()))
+        pos = m.end()
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    out = []
+    for a, b in spans:
+        while b - a > MAX_PIECE_CHARS:
+            cut = text.rfind(" ", a + MAX_PIECE_CHARS // 2, a + MAX_PIECE_CHARS)
+            if cut <= a:
+                cut = a + MAX_PIECE_CHARS
+            out.append((a, cut))
+            a = cut
+            while a < b and text[a].isspace():
+                a += 1
+        if b > a:
+            out.append((a, b))
+    # A piece of only zero-width characters (e.g. between two separators) is not a unit.
+    return [(start + a, start + b) for a, b in out if not is_blank(text[a:b])]
+
+
+def segment(text: str) -> list[Unit]:
+    """Split ``text`` into units, in document order."""
+    spans = split_lines(text)
+    lines = [text[a:b] for a, b in spans]
+    width = wrap_width(lines) if len(lines) >= WRAP_MIN_LINES else None
+    units: list[Unit] = []
+    paragraph = 0
+    prev_blank = True
+    blank_chars = _BLANK_CHARS
+    for i, line in enumerate(lines):
+        if not line.strip(blank_chars):
+            if not prev_blank:
+                paragraph += 1
+            prev_blank = True
+            continue
+        a, b = spans[i]
+        if width is not None and not prev_blank and _continues(lines[i - 1], line, width):
+            last = units[-1]
+            units[-1] = Unit(text[last.start : b], last.start, b, last.line, i, paragraph)
+        elif len(line) > MAX_LINE_CHARS:
+            units.extend(
+                Unit(text[s:e], s, e, i, i, paragraph) for s, e in split_sentences(line, a)
+            )
+        else:
+            units.append(Unit(line, a, b, i, i, paragraph))
+        prev_blank = False
+    return units
+
+
+def join_units(text: str, units: list[Unit]) -> str:
+    """The kept ``units`` of ``text`` as output: original spelling and order, one blank
+    line between paragraphs, newline-terminated; "" when nothing is kept."""
+    if not units:
+        return ""
+    nl = newline_of(text)
+    parts = [units[0].text]
+    for prev, unit in zip(units, units[1:], strict=False):
+        if unit.line == prev.last_line:
+            # Pieces of one long line: contiguous pieces keep what stood between them.
+            # The separator may be "" (a piece cut without one), zero-width characters (a
+            # blank piece dropped), or " | ": anything else is a dropped piece.
+            between = text[prev.end : unit.start]
+            contiguous = "\n" not in between and (
+                is_blank(between) or _SENTENCE_BREAK.fullmatch(between) is not None
+            )
+            parts.append(between if contiguous else nl)
+        elif unit.paragraph == prev.paragraph:
+            parts.append(nl)
+        else:
+            parts.append(nl + nl)
+        parts.append(unit.text)
+    parts.append(nl)
+    return "".join(parts)
+
+
+def units_of_lines(
+    lines: list[str], labels: list[str] | None = None
+) -> tuple[str, list[Unit]]:
+    """The text of labelled ``lines`` and one unit per labelled (else non-blank) line:
+    labels are given per line, so training and evaluation never merge or split lines."""
+    text = "\n".join(lines)
+    units: list[Unit] = []
+    pos = 0
+    paragraph = 0
+    prev_blank = True
+    for i, line in enumerate(lines):
+        if (not labels[i]) if labels is not None else is_blank(line):
+            if not prev_blank:
+                paragraph += 1
+            prev_blank = True
+        else:
+            units.append(Unit(line, pos, pos + len(line), i, i, paragraph))
+            prev_blank = False
+        pos += len(line) + 1
+    return text, units

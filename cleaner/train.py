@@ -1,0 +1,152 @@
+"""Training a model from labelled articles, from scratch or on top of an existing model."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import sys
+import zlib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .api import Cleaner, prepare
+from .errors import DataError
+from .evaluate import Evaluation, evaluate
+from .features import DocFeatures
+from .labelled import LabelledDoc, expand_paths, read_labelled
+from .model import LineClassifier
+from .modelfile import load_model, save_model
+from .rules import RULES
+from .segment import units_of_lines
+
+#: Share of documents (by page group) held out for the report when no dev data is given.
+DEFAULT_HOLDOUT = 0.1
+
+
+@dataclass
+class TrainingResult:
+    model: LineClassifier
+    info: dict[str, Any]
+    dev: Evaluation | None
+
+
+def featurize_docs(docs: Sequence[LabelledDoc]) -> tuple[list[DocFeatures], list[list[str]]]:
+    """Features and per-unit labels of labelled documents (one unit per labelled line)."""
+    X, y = [], []
+    for doc in docs:
+        text, units = units_of_lines(doc.lines, doc.labels)
+        X.append(prepare(text, units)[1])
+        y.append([label for label in doc.labels if label])
+    return X, y
+
+
+def rule_precision(docs: Sequence[LabelledDoc]) -> dict[str, dict[str, float]]:
+    """How often each rule fires in ``docs`` and how often its label is the gold one."""
+    from .rules import match_rule
+
+    hits: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    for doc in docs:
+        for line, label in zip(doc.lines, doc.labels):
+            if label:
+                rule = match_rule(line)
+                if rule is not None:
+                    hits[rule.name] += 1
+                    right[rule.name] += rule.label == label
+    return {
+        rule.name: {"hits": hits[rule.name],
+                    "precision": round(right[rule.name] / hits[rule.name], 4)}
+        for rule in RULES
+        if hits[rule.name]
+    }
+
+
+def holdout_split(
+    docs: list[LabelledDoc], share: float
+) -> tuple[list[LabelledDoc], list[LabelledDoc]]:
+    """Split by page group with a stable hash, so every rendering of a page stays on one
+    side and the same data always gives the same split."""
+    cut = int(share * 1000)
+    train, dev = [], []
+    for doc in docs:
+        (dev if zlib.crc32(doc.group.encode()) % 1000 < cut else train).append(doc)
+    return train, dev
+
+
+def file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def train(
+    data: Sequence[str],
+    dev_data: Sequence[str] = (),
+    holdout: float = DEFAULT_HOLDOUT,
+    init: str | None = None,
+    params: dict[str, Any] | None = None,
+    log: Callable[[str], None] = lambda message: None,
+    command: str | None = None,
+) -> TrainingResult:
+    """Train on the labelled files ``data``; report on ``dev_data``, or on a held-out
+    share of ``data`` when none is given (``holdout=0`` trains on everything and reports
+    nothing). With ``init``, start from that model and adapt it to ``data``."""
+    paths = expand_paths(data)
+    docs = list(read_labelled(paths))
+    if not docs:
+        raise DataError("no labelled documents", ", ".join(data))
+    dev_paths = expand_paths(dev_data) if dev_data else []
+    if dev_paths:
+        dev_docs = list(read_labelled(dev_paths))
+        train_docs = docs
+    elif holdout > 0:
+        train_docs, dev_docs = holdout_split(docs, holdout)
+        if not train_docs:
+            train_docs, dev_docs = docs, []
+    else:
+        train_docs, dev_docs = docs, []
+    log(f"training on {len(train_docs)} documents, reporting on {len(dev_docs)}")
+    X, y = featurize_docs(train_docs)
+    groups = [doc.group for doc in train_docs]
+    if init is not None:
+        base, _ = load_model(init)
+        model = base.adapt(X, y, **(params or {}))
+        log(f"adapted {init} to the new labels")
+    else:
+        model = LineClassifier(**(params or {})).fit(X, y, groups)
+    info: dict[str, Any] = {
+        "trained": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command or " ".join(["cleaner", *sys.argv[1:]]),
+        "data": {os.path.basename(p): file_digest(p) for p in paths},
+        "documents": len(train_docs),
+        "units": sum(len(labels) for labels in y),
+        "labels": dict(Counter(label for labels in y for label in labels)),
+        "init": os.path.basename(init) if init else None,
+        "rule_precision": {
+            name: value["precision"] for name, value in rule_precision(train_docs).items()
+        },
+    }
+    result = None
+    if dev_docs:
+        result = evaluate(Cleaner(model), dev_docs)
+        info["dev"] = {
+            "data": [os.path.basename(p) for p in dev_paths] or f"holdout {holdout:g}",
+            "documents": len(dev_docs),
+            "shingle_f1": round(result.shingles.f1, 4),
+            "label_f1": {k: round(v, 4) for k, v in result.labels.f1.items()},
+            "by_group": {k: round(v.f1, 4) for k, v in result.by_group.items()},
+        }
+    return TrainingResult(model, info, result)
+
+
+def save(result: TrainingResult, path: str) -> str:
+    """Write the model and its card (``<model>.md``); returns the card's path."""
+    from .card import write_card
+
+    save_model(path, result.model, result.info)
+    return write_card(path, result.info)

@@ -1,0 +1,101 @@
+"""The public API contract of clean(), classify() and Cleaner."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from cleaner import LABELS, Cleaner, classify, clean
+from cleaner.fixture_format import read_fixture
+
+FIXTURE = "fixtures/en-news-fullpage.tsv"
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return read_fixture(FIXTURE).text
+
+
+@pytest.mark.parametrize("text", ["", "\n", "   \n\t\n", "\u200b\n\u00a0"])
+def test_clean_of_empty_or_blank_input_is_empty(text):
+    assert clean(text) == ""
+    assert classify(text) == []
+
+
+def test_clean_output_is_newline_terminated_lines_of_the_input(page):
+    out = clean(page)
+    assert out.endswith("\n") and not out.endswith("\n\n\n")
+    input_lines = set(page.split("\n"))
+    for line in out.split("\n"):
+        assert line == "" or line in input_lines
+
+
+def test_clean_keeps_order_and_separates_paragraphs_by_one_blank_line(page):
+    out = clean(page)
+    kept = [line for line in out.split("\n") if line]
+    positions = [page.split("\n").index(line) for line in kept]
+    assert positions == sorted(positions)
+    assert "\n\n\n" not in out
+
+
+def test_clean_keep_selects_labels(page):
+    results = classify(page)
+    only_body = clean(page, keep=("body",))
+    for r in results:
+        if r.label == "body":
+            assert r.text in only_body
+    everything = clean(page, keep=LABELS)
+    assert all(r.text in everything for r in results)
+
+
+def test_unknown_keep_label_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown label"):
+        clean("Some text.\n", keep=("bodyy",))
+
+
+def test_classify_says_what_decided_each_unit(page):
+    results = classify(page)
+    assert results
+    for r in results:
+        assert r.label in LABELS
+        assert 0.0 <= r.probability <= 1.0
+        assert len(r.probabilities) == len(LABELS)
+        assert abs(sum(r.probabilities) - 1.0) < 1e-3
+        assert r.decided_by == "model" or r.decided_by.replace("_", "").isalnum()
+        assert page[r.unit.start : r.unit.end] == r.text
+
+
+def test_rules_decide_obvious_lines():
+    results = classify("A headline\n\nAdvertisement\n\nSome article text that goes on.\n")
+    ad = [r for r in results if r.text == "Advertisement"][0]
+    assert ad.label == "boilerplate" and ad.decided_by != "model"
+
+
+def test_clean_preserves_crlf_and_spelling():
+    text = ("Title of the story\r\n\r\nFirst paragraph of the story, with\u00a0NBSP and "
+            "caf\u00e9 spelling.\r\n\r\nSecond paragraph, which also says things.\r\n")
+    out = Cleaner().clean(text, keep=LABELS)
+    assert out == text
+
+
+def test_cleaner_is_safe_to_share_between_threads(page):
+    cleaner = Cleaner()
+    expected = cleaner.clean(page)
+    results: list[str] = []
+
+    def work():
+        for _ in range(3):
+            results.append(cleaner.clean(page))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected] * 12
+
+
+def test_text_must_be_str():
+    with pytest.raises(TypeError):
+        clean(b"bytes")  # type: ignore[arg-type]

@@ -1,0 +1,169 @@
+"""The batch layer: parallel cleaning, planning outputs, atomic streamed files, progress."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from helpers import no_temp_files, run, write_jsonl
+
+import cleaner
+from cleaner.atomic import AtomicOutput
+from cleaner.batch import BatchOptions, UsageError, output_name, plan
+from cleaner.errors import CleanerError, ModelError
+from cleaner.inputs import Options
+from cleaner.parallel import clean_many
+from cleaner.progress import Progress, Stats, format_summary
+
+pytestmark = pytest.mark.usefixtures("tiny_env")
+
+
+@pytest.fixture
+def corpus(tmp_path, articles):
+    """A directory of text files plus a JSONL file of 70 records (several batches)."""
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    texts = list(articles.values())
+    for i, text in enumerate(texts):
+        (src / ("sub" if i % 2 else "") / f"t{i:02d}.txt").write_text(text, encoding="utf-8")
+    write_jsonl(src / "docs.jsonl", [{"n": i, "text": texts[i % len(texts)]} for i in range(70)])
+    return src
+
+
+def test_jobs_1_and_2_byte_identical(capsys, tmp_path, corpus):
+    out1, out2 = tmp_path / "j1", tmp_path / "j2"
+    assert run(capsys, "clean", corpus, "--out-dir", out1, "-j", "1", "-q",
+               "--labels-field", "labels")[0] == 0
+    assert run(capsys, "clean", corpus, "--out-dir", out2, "-j", "2", "-q",
+               "--labels-field", "labels")[0] == 0
+    files1 = sorted(p.relative_to(out1) for p in out1.rglob("*") if p.is_file())
+    files2 = sorted(p.relative_to(out2) for p in out2.rglob("*") if p.is_file())
+    assert files1 == files2 and len(files1) == 13
+    for rel in files1:
+        assert (out1 / rel).read_bytes() == (out2 / rel).read_bytes(), rel
+    # Output order is input order.
+    lines = (out2 / "docs.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [int(line.split(",")[0].removeprefix('{"n": ')) for line in lines] == list(range(70))
+
+
+def test_clean_many_matches_clean(articles):
+    texts = list(articles.values()) * 3
+    expected = [cleaner.clean(t) for t in texts]
+    assert clean_many(texts) == expected
+    assert clean_many(texts, n_jobs=2) == expected
+    assert cleaner.clean_many(iter(texts[:2]), keep=("body",)) == [
+        cleaner.clean(t, keep=("body",)) for t in texts[:2]
+    ]
+    assert clean_many([], n_jobs=2) == []
+
+
+def test_clean_many_model_argument(tiny_model, articles):
+    text = articles["en-science-article"]
+    assert clean_many([text], model=tiny_model) == [cleaner.clean(text)]
+    assert clean_many([text], model=cleaner.Cleaner(tiny_model)) == [cleaner.clean(text)]
+    with pytest.raises(ModelError, match="not found"):
+        clean_many([text], model="/nonexistent/model.npz")
+    with pytest.raises(ValueError, match="unknown label"):
+        clean_many([text], keep=("nonsense",))
+
+
+def test_plan_outputs(tmp_path, corpus):
+    jobs, missing = plan(BatchOptions([str(corpus), str(tmp_path / "gone.txt")],
+                                      out_dir=str(tmp_path / "out")))
+    assert [str(e) for e in missing] == [f"{tmp_path / 'gone.txt'}: no such file or directory"]
+    outs = {os.path.relpath(j.out, tmp_path / "out") for j in jobs}
+    assert "docs.jsonl" in outs and os.path.join("sub", "t01.txt") in outs
+    assert {j.kind for j in jobs} == {"text", "jsonl"}
+    jobs, _ = plan(BatchOptions([str(corpus / "docs.jsonl")], output="x.jsonl.gz"))
+    assert jobs[0].compress and jobs[0].out == "x.jsonl.gz"
+    jobs, _ = plan(BatchOptions([str(corpus / "t00.txt")]))
+    assert jobs[0].out is None  # stdout
+    jobs, _ = plan(BatchOptions([str(corpus / "t00.txt")],
+                                read=Options(format="jsonl")))
+    assert jobs[0].kind == "jsonl"
+
+
+def test_plan_refuses_collisions(tmp_path, corpus):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "t00.txt").write_text("x")
+    with pytest.raises(UsageError, match="would both be written"):
+        plan(BatchOptions([str(corpus / "t00.txt"), str(other / "t00.txt")],
+                          out_dir=str(tmp_path / "out")))
+
+
+def test_output_names():
+    assert output_name("a/CC-MAIN-x.warc.wet.gz", "wet") == "a/CC-MAIN-x.jsonl.gz"
+    assert output_name("x.wet", "wet") == "x.jsonl"
+    assert output_name("x.txt.gz", "text") == "x.txt.gz"
+
+
+def test_out_dir_inside_input_is_not_read(capsys, corpus):
+    out = corpus / "cleaned"
+    assert run(capsys, "clean", corpus, "--out-dir", out, "-q")[0] == 0
+    # A second run does not pick up the first run's output as input.
+    code, _, err = run(capsys, "clean", corpus, "--out-dir", out)
+    assert code == 0 and "13 files" in err
+
+
+def test_atomic_output_commit_and_abort(tmp_path):
+    target = tmp_path / "f.jsonl.gz"
+    out = AtomicOutput(str(target), compress=True)
+    out.write(b"hello\n")
+    assert not target.exists()
+    out.commit()
+    import gzip
+
+    assert gzip.decompress(target.read_bytes()) == b"hello\n"
+    out = AtomicOutput(str(target))
+    out.write(b"partial")
+    out.abort()
+    assert gzip.decompress(target.read_bytes()) == b"hello\n"  # old content kept
+    assert no_temp_files(tmp_path)
+    with pytest.raises(CleanerError, match="cannot create output file"):
+        AtomicOutput(str(tmp_path / "no" / "such" / "dir.txt"))
+
+
+def test_atomic_output_is_deterministic(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        out = AtomicOutput(str(tmp_path / name / "x.gz"), compress=True)
+        out.write(b"same bytes\n")
+        out.commit()
+    assert (tmp_path / "a" / "x.gz").read_bytes() == (tmp_path / "b" / "x.gz").read_bytes()
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_draws_only_on_a_tty():
+    tty = FakeTTY()
+    progress = Progress(10_000_000, tty)
+    progress.update(5, 2_500_000, force=True)
+    shown = tty.getvalue()
+    assert shown.startswith("\r") and "5 docs" in shown and "2.5/10.0 MB" in shown
+    assert "MB/s" in shown and "ETA" in shown
+    progress.clear()
+    assert tty.getvalue().endswith("\r\x1b[K")
+    pipe = io.StringIO()
+    Progress(10, pipe).update(1, 5, force=True)
+    assert pipe.getvalue() == ""
+    quiet = FakeTTY()
+    Progress(10, quiet, enabled=False).update(1, 5, force=True)
+    assert quiet.getvalue() == ""
+
+
+def test_summary_format():
+    stats = Stats(documents=3, files=2, bytes=3_000_000, errors=1, seconds=2.0,
+                  flagged=[f"f{i}.txt" for i in range(12)])
+    stats.kept.update({"body": 10, "title": 2})
+    stats.dropped.update({"boilerplate": 7, "promo": 1})
+    text = format_summary(stats, max_drop=0.5, skip=True)
+    assert "3 documents from 2 files (3.0 MB in 2.0 s, 1.5 MB/s)" in text
+    assert "units kept:    body 10, title 2" in text
+    assert "units dropped: promo 1, boilerplate 7" in text
+    assert "over --max-drop 0.5: 12 documents (left out): f0.txt" in text
+    assert "and 2 more" in text and "errors: 1" in text

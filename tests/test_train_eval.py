@@ -1,0 +1,66 @@
+"""``cleaner train`` and ``cleaner eval`` on the fixtures (small and quick)."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from helpers import FIXTURES_DIR, assert_no_traceback, run
+
+from cleaner import Cleaner
+
+pytestmark = pytest.mark.usefixtures("tiny_env")
+
+
+def test_train_writes_model_and_card(capsys, tmp_path):
+    model = tmp_path / "m.npz"
+    argv = ["train", str(FIXTURES_DIR), "-o", str(model), "--holdout", "0.3",
+            "--hash-bits", "12", "--seed", "3"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert "shingle F1" in out  # the report on the held-out documents
+    assert f"model written to {model}" in out
+    card = tmp_path / "m.md"
+    assert f"model card written to {card}" in out
+    assert f"`cleaner {shlex.join(argv)}`" in card.read_text(encoding="utf-8")
+    assert Cleaner(model).model.get_params()["n_hash_bits"] == 12
+    assert Cleaner(model).model.get_params()["random_state"] == 3
+    assert_no_traceback(err)
+
+
+def test_train_init_adapts(capsys, tmp_path, tiny_model):
+    model = tmp_path / "adapted.npz"
+    code, out, err = run(capsys, "train", FIXTURES_DIR / "en-news-fullpage.tsv", "-o", model,
+                         "--init", tiny_model, "--holdout", "0")
+    assert code == 0, err
+    assert "Adapted from: `tiny.npz`" in (tmp_path / "adapted.md").read_text()
+    assert Cleaner(model).classify("Some text\n")
+
+
+def test_train_bad_data(capsys, tmp_path):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("body\tfine\nnonsense\tline two\n", encoding="utf-8")
+    code, out, err = run(capsys, "train", bad, "-o", tmp_path / "m.npz")
+    assert code == 1 and f"{bad}:2: unknown label 'nonsense'" in err
+    assert not (tmp_path / "m.npz").exists()
+    code, _, err = run(capsys, "train", tmp_path / "nothing.tsv", "-o", tmp_path / "m.npz")
+    assert code == 1 and "nothing.tsv" in err
+    assert_no_traceback(err)
+
+
+def test_eval(capsys, tiny_model):
+    code, out, err = run(capsys, "eval", FIXTURES_DIR, "--model", tiny_model)
+    assert code == 0, err
+    assert "shingle F1" in out and "12 documents" in out
+    for label in ("body", "boilerplate", "promo"):
+        assert label in out
+
+
+def test_eval_default_model_and_bad_model(capsys, tmp_path):
+    code, out, _ = run(capsys, "eval", FIXTURES_DIR / "de-wirtschaft-article.tsv")
+    assert code == 0 and "shingle F1" in out
+    bad = tmp_path / "x.npz"
+    bad.write_bytes(b"garbage")
+    code, out, err = run(capsys, "eval", FIXTURES_DIR, "--model", bad)
+    assert code == 1 and "x.npz" in err
+    assert_no_traceback(err)
