@@ -17,11 +17,13 @@ from importlib import resources
 
 import numpy as np
 
+from .decode import decide
 from .errors import ModelError
 from .features import DocFeatures, featurize
 from .labels import DEFAULT_KEEP, LABEL_INDEX, LABELS, check_labels
 from .model import LineClassifier
 from .modelfile import load_model
+from .repeats import RepeatRule, match_repeats
 from .rules import RULES, match_rule
 from .segment import Unit, join_units, segment
 
@@ -104,17 +106,27 @@ class Cleaner:
             return []
         names, feats = prepare(text, units)
         proba = self.model.predict_proba([feats])[0]
+        repeats = match_repeats(units)
+        rule_labels = [_RULE_INDEX[name] if name else -1 for name in names]
+        labels = decide(proba, rule_labels, repeats)
         return [
-            self._result(unit, name, p) for unit, name, p in zip(units, names, proba)
+            self._result(*args) for args in zip(units, labels, names, repeats, proba)
         ]
 
-    def _result(self, unit: Unit, rule: str | None, p: np.ndarray) -> LineResult:
+    def _result(
+        self, unit: Unit, label: int, rule: str | None, repeat: RepeatRule | None,
+        p: np.ndarray,
+    ) -> LineResult:
         probabilities = tuple(float(x) for x in p)
         if rule is not None:
-            label = LABELS[_RULE_INDEX[rule]]
-            return LineResult(unit, label, self.rule_precision[rule], rule, probabilities)
-        best = int(p.argmax())
-        return LineResult(unit, LABELS[best], probabilities[best], MODEL, probabilities)
+            return LineResult(unit, LABELS[label], self.rule_precision[rule], rule,
+                              probabilities)
+        if repeat is not None:
+            # The rule chose the labels; how sure: the model's share among them.
+            allowed = sum(probabilities[LABEL_INDEX[name]] for name in repeat.labels)
+            share = probabilities[label] / allowed if allowed > 0 else 1.0
+            return LineResult(unit, LABELS[label], share, repeat.name, probabilities)
+        return LineResult(unit, LABELS[label], probabilities[label], MODEL, probabilities)
 
     def clean(self, text: str, keep: Sequence[str] | None = None) -> str:
         """The units of ``text`` whose label is in ``keep`` (default: this Cleaner's),

@@ -18,21 +18,35 @@ from .errors import CleanerError
 
 class AtomicOutput:
     """Write bytes with ``write``; ``commit()`` publishes them at ``path``, ``abort()``
-    discards them. With ``compress`` the bytes are gzipped (with a fixed timestamp, so the
-    same input always gives the same output file)."""
+    discards them. With ``compress`` the bytes are gzipped (with no name and a fixed
+    timestamp in the header, so the same input always gives the same output file)."""
 
-    def __init__(self, path: str, compress: bool = False):
+    def __init__(self, path: str, compress: bool = False) -> None:
         self.path = path
         directory = os.path.dirname(os.path.abspath(path))
         try:
             fd, self.tmp = tempfile.mkstemp(prefix=".cleaner-", suffix=".tmp", dir=directory)
         except OSError as e:
             raise CleanerError(f"cannot create output file ({e.strerror or e})", path) from None
-        self._raw: BinaryIO = os.fdopen(fd, "wb")
-        self._file: BinaryIO = self._raw
-        if compress:
-            name = os.path.basename(path).removesuffix(".gz")
-            self._file = gzip.GzipFile(name, "wb", fileobj=self._raw, mtime=0)  # type: ignore[assignment]
+        raw: BinaryIO | None = None
+        try:
+            raw = os.fdopen(fd, "wb")
+            self._raw: BinaryIO = raw
+            self._file: BinaryIO = raw
+            if compress:
+                # No file name and no time in the header (as gzip -n): the same content
+                # always gives the same bytes, whatever the output is called.
+                self._file = gzip.GzipFile("", "wb", fileobj=raw, mtime=0)  # type: ignore[assignment]
+        except BaseException:  # e.g. Ctrl-C right here: leave no temporary file
+            try:
+                if raw is not None:
+                    raw.close()
+                else:
+                    os.close(fd)
+            except OSError:
+                pass
+            os.unlink(self.tmp)
+            raise
         self.closed = False
 
     def write(self, data: bytes) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import stat
 import sys
 import time
 from collections import deque
@@ -25,7 +26,7 @@ from .atomic import AtomicOutput
 from .errors import CleanerError
 from .inputs import READERS, STDIN, Bad, Broken, Doc, Options, file_size, kind_of, walk
 from .labels import DEFAULT_KEEP
-from .parallel import DocResult, Pool, cleaner_for, resolve_model
+from .parallel import DocResult, Pool, cleaner_for, resolve_model, single_threaded_blas
 from .progress import Progress, Stats
 
 #: A batch sent to a worker holds at most this many documents, characters, or items
@@ -93,6 +94,8 @@ def plan(opts: BatchOptions) -> tuple[list[Job], list[CleanerError]]:
         raise UsageError("-o and --out-dir cannot be combined")
     if opts.in_place and inputs == [STDIN]:
         raise UsageError("--in-place needs files, not standard input")
+    if opts.out_dir and inputs == [STDIN]:
+        raise UsageError("standard input goes to standard output or -o FILE, not --out-dir")
     errors: list[CleanerError] = []
     found: list[tuple[str, str]] = []
     several = len(inputs) > 1
@@ -107,6 +110,10 @@ def plan(opts: BatchOptions) -> tuple[list[Job], list[CleanerError]]:
                 globs = " ".join(opts.read.globs)
                 errors.append(CleanerError(f"directory holds no files matching {globs}", path))
             found.extend((f, os.path.relpath(f, path)) for f in files)
+        elif _is_stream(path):  # a named pipe, e.g. `cleaner clean <(zcat x.gz)`
+            if opts.in_place:
+                raise UsageError(f"{path}: --in-place needs a regular file, not a pipe")
+            found.append((path, os.path.basename(path)))
         elif os.path.exists(path):
             errors.append(CleanerError("not a regular file", path))
         else:
@@ -132,6 +139,15 @@ def plan(opts: BatchOptions) -> tuple[list[Job], list[CleanerError]]:
     return jobs, errors
 
 
+def _is_stream(path: str) -> bool:
+    """A named pipe or character device (``/dev/stdin``, process substitution)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
 def _check_outputs(jobs: list[Job], in_place: bool) -> None:
     """Refuse two inputs with one output, and outputs that are inputs (unless in place)."""
     seen: dict[str, str] = {}
@@ -147,12 +163,18 @@ def _check_outputs(jobs: list[Job], in_place: bool) -> None:
     inputs = {}
     for job in jobs:
         if job.path != STDIN:
-            st = os.stat(job.path)
+            try:
+                st = os.stat(job.path)
+            except OSError:  # gone already: reading it reports that
+                continue
             inputs[(st.st_dev, st.st_ino)] = job.path
     for job in jobs:
-        if job.out is None or not os.path.exists(job.out):
+        if job.out is None:
             continue
-        st = os.stat(job.out)
+        try:
+            st = os.stat(job.out)
+        except OSError:
+            continue
         if (st.st_dev, st.st_ino) in inputs:
             raise UsageError(
                 f"refusing to write over input file {inputs[(st.st_dev, st.st_ino)]}; "
@@ -170,7 +192,7 @@ def _json_line(record: dict[str, Any]) -> bytes:
 class Sink:
     """Where one job's output goes: stdout, or an output file published on ``commit``."""
 
-    def __init__(self, job: Job, opts: BatchOptions, stdout: BinaryIO):
+    def __init__(self, job: Job, opts: BatchOptions, stdout: BinaryIO) -> None:
         self.job, self.opts, self.stdout = job, opts, stdout
         self.failed = False
         self._text: bytes | None = None
@@ -189,7 +211,20 @@ class Sink:
         if self._file is not None:
             self._file.write(data)
         else:
-            self.stdout.write(data)
+            self._to_stdout(data)
+
+    def _to_stdout(self, data: bytes | None) -> None:
+        """Write (and with None, flush) standard output; a failure such as a full disk is
+        a CleanerError (a closed pipe is not: the command stops quietly)."""
+        try:
+            if data is None:
+                self.stdout.flush()
+            else:
+                self.stdout.write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise CleanerError(f"cannot write ({e.strerror or e})", "<stdout>") from None
 
     def doc(self, doc: Doc, result: DocResult, skip: bool) -> None:
         opts = self.opts
@@ -197,6 +232,9 @@ class Sink:
             self._text = None if skip else result.cleaned.encode("utf-8")
             return
         record = dict(doc.record or {})
+        if self.job.kind == "wet" and opts.labels_field:
+            # the page text, so that the labels' offsets point into the record itself
+            record.setdefault(opts.read.field, doc.text)
         if skip:
             record[opts.output_field] = doc.text
             record[SKIP_FIELD] = round(result.drop_fraction, 4)
@@ -216,8 +254,8 @@ class Sink:
             self._file.commit()
         elif self.job.out is None:
             if self._text is not None:
-                self.stdout.write(self._text)
-            self.stdout.flush()
+                self._to_stdout(self._text)
+            self._to_stdout(None)
         elif self._text is not None:
             data = gzip.compress(self._text, mtime=0) if self.job.compress else self._text
             try:
@@ -254,6 +292,7 @@ class Runner:
         self.sink: Sink | None = None
         self._shown: dict[str, int] = {}
         self._done_bytes = 0
+        self._job_bytes = 0  # input bytes read so far in the current job
 
     def report(self, error: CleanerError, key: str = "") -> None:
         """Print ``error`` (at most MAX_ERRORS_SHOWN per file) and count it."""
@@ -268,6 +307,11 @@ class Runner:
                   file=self.err)
 
     def run(self, jobs: list[Job]) -> Stats:
+        """Clean every job's documents and write their outputs; returns the counts."""
+        with single_threaded_blas():
+            return self._run(jobs)
+
+    def _run(self, jobs: list[Job]) -> Stats:
         opts = self.opts
         start = time.monotonic()
         model = resolve_model(opts.model)
@@ -318,6 +362,7 @@ class Runner:
             if isinstance(item, Doc):
                 self._doc(item, next(results))
             elif isinstance(item, Bad):
+                self._job_bytes = max(self._job_bytes, item.offset)
                 if item.error is not None:
                     self.report(item.error, self.sink.job.path if self.sink else "")
                 if self.sink is not None and not self.sink.failed and item.raw is not None:
@@ -328,6 +373,7 @@ class Runner:
                     self.sink.abort()
             elif isinstance(item, _Begin):
                 self.stats.files += 1
+                self._job_bytes = 0
                 try:
                     self.sink = Sink(item.job, self.opts, self.stdout)
                 except CleanerError as e:
@@ -337,7 +383,9 @@ class Runner:
                 if self.sink is not None and not self.sink.failed:
                     self._guard(self.sink.commit)
                 self.sink = None
-                self._done_bytes += file_size(item.job.path) if item.job.path != STDIN else 0
+                # (standard input and pipes have no size: count what was read)
+                size = file_size(item.job.path) if item.job.path != STDIN else 0
+                self._done_bytes += size or self._job_bytes
                 self.stats.bytes = self._done_bytes
                 self.progress.update(self.stats.documents, self._done_bytes)
 
@@ -357,12 +405,13 @@ class Runner:
         stats.dropped.update(result.dropped)
         skip = False
         if opts.max_drop is not None and result.drop_fraction > opts.max_drop:
-            stats.flagged.append(doc.where)
+            stats.flag(doc.where)
             skip = opts.skip_dropped
             stats.skipped += skip
         if self.sink is not None and not self.sink.failed:
             self._guard(self.sink.doc, doc, result, skip)
         if doc.offset:
+            self._job_bytes = max(self._job_bytes, doc.offset)
             self.progress.update(stats.documents, self._done_bytes + doc.offset)
 
 

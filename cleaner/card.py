@@ -21,6 +21,8 @@ def format_card(name: str, info: dict[str, Any]) -> str:
     data = info.get("data", {})
     out.append("- Data: " + ", ".join(f"`{k}` (sha256 {v})" for k, v in data.items()))
     out.append(f"- Documents: {info.get('documents')}, units: {info.get('units')}")
+    for name, weight in (info.get("weighted") or {}).items():
+        out.append(f"- Weighted data: `{name}`, each document counting {weight:g} times")
     if info.get("init"):
         out.append(f"- Adapted from: `{info['init']}`")
     labels = info.get("labels", {})

@@ -6,24 +6,50 @@
     cleaner eval DATA...              score a model on labelled articles
 
 Exit status: 0 on success, 1 if any input or the model could not be used (each problem is
-reported on stderr with its file and line), 2 for a bad command line, 130 on Ctrl-C.
+reported on stderr with its file and line), 2 for a bad command line, 130 on Ctrl-C and
+143 when terminated (SIGTERM); an interrupted run leaves no partial output file.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import shutil
+import signal
 import sys
 import textwrap
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from .errors import CleanerError
 from .labels import DEFAULT_KEEP, LABELS, check_labels
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While running a command, SIGTERM (``kill``, ``timeout``) stops it the way Ctrl-C
+    does: temporary output files are removed. (Only the main thread can set handlers.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Usage(Exception):
@@ -45,6 +71,16 @@ def _fraction(value: str) -> float:
     if not 0 <= f <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
     return f
+
+
+def _weight(value: str) -> float:
+    try:
+        weight = float(value)
+    except ValueError:
+        weight = 0.0
+    if not weight > 0:
+        raise _Usage(f"--weighted needs a positive weight, not {value!r}")
+    return weight
 
 
 def _jobs(value: str) -> int:
@@ -78,8 +114,8 @@ formats (from the file name, or --format):
           into --output-field and every other field is kept; --labels-field adds the
           label of every unit as [start, end, label] (character offsets into --field)
   wet     Common Crawl *.warc.wet.gz, *.wet: each conversion record becomes one JSONL
-          record {{url, record_id, date, language, <output-field>}}; the output file is
-          named *.jsonl(.gz)
+          record {{url, record_id, date, language, <output-field>}} (with --labels-field,
+          also the page text as --field); the output file is named *.jsonl(.gz)
   A .gz input gives a .gz output file (standard output is never compressed).
 
 bad input:
@@ -190,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"without --dev, share of documents held out for the report "
                    f"(default: {DEFAULT_HOLDOUT}; 0 trains on everything)")
     p.add_argument("--init", metavar="MODEL", help="adapt this model instead of starting anew")
+    p.add_argument("--weighted", nargs=2, action="append", default=[],
+                   metavar=("DATA", "WEIGHT"),
+                   help="also train on DATA, each document counting WEIGHT times "
+                   "(repeatable; never held out)")
     p.add_argument("--seed", type=int, metavar="N", help="random seed")
     p.add_argument("--hash-bits", type=int, metavar="N", help="bits of the feature hash")
     p.set_defaults(func=cmd_train)
@@ -240,11 +280,22 @@ def cmd_clean(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return EXIT_ERROR if stats.errors else EXIT_OK
 
 
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def cmd_classify(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .api import Cleaner
     from .fileio import decode, read_bytes
     from .review import format_html, format_jsonl, format_text, format_tsv
 
+    if args.output and args.output != "-" and args.input != "-" and _same_file(
+        args.input, args.output
+    ):
+        raise _Usage(f"refusing to write over input file {args.input}")
     if args.input == "-":
         name, data = "<stdin>", sys.stdin.buffer.read()
     else:
@@ -258,7 +309,7 @@ def cmd_classify(args: argparse.Namespace, argv: Sequence[str]) -> int:
         colour = to_terminal and not os.environ.get("NO_COLOR")
         out = format_text(results, args.keep, width, colour)
     elif args.format == "tsv":
-        stem = os.path.basename(name).split(".")[0] or "document"
+        stem = os.path.basename(name).split(".")[0].strip("<>") or "document"
         meta = {"id": stem, "source": f"cleaner classify {os.path.basename(name)}"}
         if cleaner.model_path:
             meta["model"] = os.path.basename(cleaner.model_path)
@@ -287,6 +338,7 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
             result = train(
                 args.data, dev_data=args.dev, holdout=args.holdout, init=args.init,
                 params=params or None, command="cleaner " + shlex.join(argv),
+                weighted=[(path, _weight(value)) for path, value in args.weighted],
                 log=lambda message: print(f"cleaner: {message}", file=sys.stderr),
             )
         except ValueError as e:  # e.g. no labelled units to adapt to
@@ -305,10 +357,13 @@ def cmd_eval(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .api import Cleaner
     from .evaluate import evaluate
     from .labelled import read_labelled
+    from .parallel import single_threaded_blas
 
     cleaner = Cleaner(args.model)
     docs = list(read_labelled(args.data))
-    print(evaluate(cleaner, docs).format())
+    with single_threaded_blas():  # many small matrices: a second BLAS thread only slows
+        report = evaluate(cleaner, docs)
+    print(report.format())
     return EXIT_OK
 
 
@@ -333,16 +388,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # --help, --version, or a usage error (already printed)
         return int(e.code or 0) if not isinstance(e.code, str) else EXIT_USAGE
     try:
-        return args.func(args, argv)
+        with _sigterm_as_interrupt():
+            return args.func(args, argv)
     except (UsageError, _Usage) as e:
         print(f"cleaner: {e}", file=sys.stderr)
         return EXIT_USAGE
     except CleanerError as e:
         print(f"cleaner: {e}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("cleaner: interrupted; no partial output file was left", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as e:
+        what = "terminated" if isinstance(e, _Terminated) else "interrupted"
+        print(f"cleaner: {what}; no partial output file was left", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(e, _Terminated) else EXIT_INTERRUPTED
     except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_ERROR
+    except OSError as e:  # e.g. standard output on a full disk
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"cleaner: {where}{e.strerror or e}", file=sys.stderr)
         _silence_stdout()
         return EXIT_ERROR

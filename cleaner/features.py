@@ -1,19 +1,26 @@
 """Units -> numbers: dense measures of each unit and its neighbours, and hashed n-grams.
 
-Speed matters (the cleaner must handle 10+ MB/s), so character-class counts are made once
-per document with numpy over the whole text, and the per-unit Python work is a handful of
-C-level string calls. The dense columns are listed in ``DENSE_NAMES``.
+Speed matters (the cleaner must handle 10+ MB/s), so nearly all work is done once per
+document, not once per unit or token: the units are joined into one string, which is
+lowercased, tokenised and classified character by character with numpy lookup tables;
+per-unit counts are differences of one cumulative sum. What is left in Python per unit is a
+few C-level ``map`` calls. The dense columns are listed in ``DENSE_NAMES``.
+
+A trained model depends on these exact values: any change here must leave ``featurize``
+and ``hashed`` outputs unchanged (or the model be retrained).
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import unicodedata
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -64,40 +71,190 @@ DENSE_NAMES: tuple[str, ...] = (
 _CONTEXT_COLUMNS = [OWN_NAMES.index(name) for name in CONTEXT_NAMES]
 _COLUMN = {name: i for i, name in enumerate(OWN_NAMES)}
 
+# ----- character tables ----------------------------------------------------------------
+# Tables cover the BMP; the rare characters above it are looked up one by one (see
+# _lookup), except in char_table, whose counts treat them as "other" (the model was
+# trained that way).
+
+_BMP = 0x10000
+# Text classes as small codes, so that a pair of neighbouring codes fits in one byte.
+_T_OTHER, _T_LOWER, _T_UPPER, _T_DIGIT, _T_SPACE, _T_PUNCT, _T_END = range(7)
+# Joined-text codes: \w (isalnum or "_") plus the case as str.isupper/islower/istitle see it.
+_J_WORD, _J_UPPER, _J_LOWER, _J_TITLE = 1, 2, 4, 6
+_J_CASE = 6
+# Flags of a unit's first and last non-space characters.
+_E_UPPER, _E_LOWER, _E_DIGIT, _E_ALNUM, _E_TERMINAL, _E_CLOSING, _E_SPACE = (
+    1, 2, 4, 8, 16, 32, 64)
+_E_HASH, _E_QUOTE, _E_COLON, _E_BULLET, _E_BULLET_SPACE = 128, 256, 512, 1024, 2048
+#: Characters with flags of their own, by flag.
+_E_CHARS = {_E_TERMINAL: _TERMINAL, _E_CLOSING: _CLOSING, _E_HASH: "#", _E_QUOTE: ">",
+            _E_COLON: ":", _E_BULLET: [b for b in _BULLETS if len(b) == 1],
+            _E_BULLET_SPACE: [b[0] for b in _BULLETS if len(b) == 2]}
+# Separator between units in the joined text: not a word, space or cased character, and
+# not case-ignorable either, so lowercasing the joined text lowercases each unit alone.
+_SEPARATORS = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10"
+
+
+@lru_cache(maxsize=1)
+def _bmp() -> str:
+    return "".join(map(chr, range(_BMP)))
+
+
+def _is(method: Callable[[str], bool]) -> np.ndarray:
+    return np.fromiter(map(method, _bmp()), bool, _BMP)
+
 
 @lru_cache(maxsize=1)
 def char_table() -> np.ndarray:
     """Class flags of every BMP code point (characters above it count as "other")."""
-    table = np.zeros(0x10000, np.uint8)
-    for cp in range(0x10000):
-        c = chr(cp)
-        if c.isalpha():
-            table[cp] = _ALPHA | (_UPPER if c.isupper() else 0)
-        elif c.isdigit():
-            table[cp] = _DIGIT
-        elif c.isspace() or cp in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF):
-            table[cp] = _SPACE
-        elif unicodedata.category(c)[0] in "PS":
-            table[cp] = _PUNCT | (_END if c in _TERMINAL_CHARS else 0)
+    alpha, upper, digit = _is(str.isalpha), _is(str.isupper), _is(str.isdigit)
+    space = _is(str.isspace)
+    space[[0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]] = True
+    punct = np.fromiter((c[0] in "PS" for c in map(unicodedata.category, _bmp())), bool, _BMP)
+    end = np.zeros(_BMP, bool)
+    end[[ord(c) for c in _TERMINAL_CHARS]] = True
+    return np.select(
+        [alpha, digit, space, punct],
+        [_ALPHA | upper * _UPPER, _DIGIT, _SPACE, _PUNCT | end * _END],
+        0,
+    ).astype(np.uint8)
+
+
+@lru_cache(maxsize=1)
+def _text_codes() -> np.ndarray:
+    """char_table as codes 0..6 (one per class combination that occurs)."""
+    lut = np.zeros(64, np.uint8)
+    for flags, code in ((_ALPHA, _T_LOWER), (_ALPHA | _UPPER, _T_UPPER), (_DIGIT, _T_DIGIT),
+                        (_SPACE, _T_SPACE), (_PUNCT, _T_PUNCT), (_PUNCT | _END, _T_END)):
+        lut[flags] = code
+    return lut[char_table()]
+
+
+@lru_cache(maxsize=1)
+def _text_fields() -> np.ndarray:
+    """Per (code, next code) pair: is it alpha, upper, digit, punct, space, a sentence end
+    (terminal punctuation followed by a space)."""
+    this, nxt = np.divmod(np.arange(64), 8)
+    return np.array([
+        (this == _T_LOWER) | (this == _T_UPPER), this == _T_UPPER, this == _T_DIGIT,
+        (this == _T_PUNCT) | (this == _T_END), this == _T_SPACE,
+        (this == _T_END) & (nxt == _T_SPACE),
+    ], np.uint8)
+
+
+def _joined_code(c: str) -> int:
+    word = _J_WORD if c.isalnum() or c == "_" else 0
+    if c.isupper():
+        return word | _J_UPPER
+    if c.islower():
+        return word | _J_LOWER
+    return word | (_J_TITLE if c.istitle() else 0)
+
+
+@lru_cache(maxsize=1)
+def _joined_codes() -> np.ndarray:
+    word = _is(str.isalnum)
+    word[ord("_")] = True
+    case = np.select([_is(str.isupper), _is(str.islower), _is(str.istitle)],
+                     [_J_UPPER, _J_LOWER, _J_TITLE], 0)
+    return (word * _J_WORD | case).astype(np.uint8)
+
+
+@lru_cache(maxsize=1)
+def _joined_fields() -> np.ndarray:
+    """Per (previous code, code) pair: does a \\w run start here, does str.istitle fail
+    here (a capital after a cased character, or a small letter after an uncased one), is
+    the character upper, is it lower or title case."""
+    prev, this = np.divmod(np.arange(64), 8)
+    prev_cased = (prev & _J_CASE) != 0
+    case = this & _J_CASE
+    capital = (case == _J_UPPER) | (case == _J_TITLE)
+    return np.array([
+        ((this & _J_WORD) != 0) & ((prev & _J_WORD) == 0),
+        capital & prev_cased | (case == _J_LOWER) & ~prev_cased,
+        case == _J_UPPER,
+        (case == _J_LOWER) | (case == _J_TITLE),
+    ], np.uint8)
+
+
+def _edge_flags(c: str) -> int:
+    flags = (c.isupper() * _E_UPPER | c.islower() * _E_LOWER | c.isdigit() * _E_DIGIT
+             | c.isalnum() * _E_ALNUM | c.isspace() * _E_SPACE)
+    return flags | sum(flag for flag, chars in _E_CHARS.items() if c in chars)
+
+
+@lru_cache(maxsize=1)
+def _lower_table() -> np.ndarray:
+    """str.lower of every BMP code point whose lowercase is one character (all but
+    U+0130; the context-dependent final sigma of U+03A3 is not covered either)."""
+    lowered = [c.lower() for c in _bmp()]
+    return np.array([ord(c) if len(c) == 1 else 0 for c in lowered], np.uint32)
+
+
+@lru_cache(maxsize=1)
+def _edge_table() -> np.ndarray:
+    table = (_is(str.isupper) * _E_UPPER | _is(str.islower) * _E_LOWER
+             | _is(str.isdigit) * _E_DIGIT | _is(str.isalnum) * _E_ALNUM
+             | _is(str.isspace) * _E_SPACE).astype(np.uint16)
+    for flag, chars in _E_CHARS.items():
+        table[[ord(c) for c in chars]] |= flag
     return table
+
+
+def _lookup(table: np.ndarray, cps: np.ndarray, exact: Callable[[str], int]) -> np.ndarray:
+    """table[cps], with ``exact(chr(cp))`` for code points above the BMP."""
+    if not len(cps) or int(cps.max()) < _BMP:
+        return table.take(cps)
+    out = table.take(np.minimum(cps, _BMP - 1))
+    above = np.flatnonzero(cps >= _BMP)
+    values, inverse = np.unique(cps[above], return_inverse=True)
+    out[above] = np.array([exact(chr(cp)) for cp in values.tolist()], out.dtype)[inverse]
+    return out
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+
+
+def _span_sums(
+    pairs: np.ndarray, fields: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """(len(fields), n) sums of ``fields[k][pairs[i]]`` over i in [starts, ends).
+
+    Fields are packed side by side into one uint64 per character, as wide as the longest
+    span needs, so that one cumulative sum counts several of them at once (wrap-around of
+    the running sum cancels out in the differences)."""
+    n_fields = len(fields)
+    width = max(int((ends - starts).max(initial=0)).bit_length(), 1)
+    per_sum = max(64 // width, 1)
+    mask = np.uint64((1 << min(width, 64)) - 1)
+    out = np.empty((n_fields, len(starts)), np.int64)
+    cum = np.zeros(len(pairs) + 1, np.uint64)
+    for first in range(0, n_fields, per_sum):
+        group = fields[first : first + per_sum].astype(np.uint64)
+        shifts = (np.arange(len(group)) * width).astype(np.uint64)
+        packed = (group << shifts[:, None]).sum(axis=0, dtype=np.uint64)
+        np.cumsum(packed.take(pairs), out=cum[1:])
+        sums = cum[ends] - cum[starts]
+        for j, shift in enumerate(shifts):
+            out[first + j] = (sums >> shift) & mask
+    return out
 
 
 def _class_counts(text: str, starts: np.ndarray, ends: np.ndarray) -> dict[str, np.ndarray]:
     """Per-unit counts of letters, capitals, digits, punctuation, spaces and sentence
-    ends (terminal punctuation followed by a space or the end of the unit)."""
-    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    classes = char_table()[np.minimum(cps, 0xFFFF)]
-    cum = np.zeros(len(classes) + 1, np.int32)
-    out = {}
-    for name, flag in (("alpha", _ALPHA), ("upper", _UPPER), ("digit", _DIGIT),
-                       ("punct", _PUNCT), ("space", _SPACE)):
-        np.cumsum((classes & flag) != 0, out=cum[1:])
-        out[name] = (cum[ends] - cum[starts]).astype(np.float32)
-    ends_here = (classes & _END) != 0
-    ends_here[:-1] &= (classes[1:] & _SPACE) != 0
-    np.cumsum(ends_here, out=cum[1:])
-    out["sentences"] = (cum[ends] - cum[starts]).astype(np.float32)
-    return out
+    ends (terminal punctuation followed by a space or the end of the text)."""
+    cps = _codepoints(text)
+    if len(cps) and int(cps.max()) >= _BMP:
+        cps = np.minimum(cps, _BMP - 1)
+    codes = _text_codes().take(cps)
+    pairs = np.empty(len(codes), np.uint8)
+    if len(codes):
+        np.left_shift(codes, 3, out=pairs)
+        pairs[:-1] |= codes[1:]
+        pairs[-1] |= _T_SPACE
+    sums = _span_sums(pairs, _text_fields(), starts, ends).astype(np.float32)
+    return dict(zip(("alpha", "upper", "digit", "punct", "space", "sentences"), sums))
 
 
 def _shift(values: np.ndarray, k: int) -> np.ndarray:
@@ -125,187 +282,458 @@ def window_mean(values: np.ndarray, half: int) -> np.ndarray:
 class DocFeatures:
     """Dense and hashed features of one document's units."""
 
-    __slots__ = ("dense", "tokens", "edges")
+    __slots__ = ("dense", "words", "word_counts", "word_info", "first_words", "last_words",
+                 "heads", "tails")
 
-    def __init__(self, dense: np.ndarray, tokens: list[list[str]], edges: list[str]):
+    def __init__(
+        self,
+        dense: np.ndarray,
+        words: list[str],
+        word_counts: np.ndarray,
+        word_info: np.ndarray,
+        first_words: list[str],
+        last_words: list[str],
+        heads: list[str],
+        tails: list[str],
+    ):
         self.dense = dense
-        self.tokens = tokens
+        self.words = words
+        """All casefolded ``\\w+`` tokens of the document, unit after unit."""
+        self.word_counts = word_counts
+        """How many of ``words`` each unit has."""
+        self.word_info = word_info
+        """Per word: its crc32 (see ``hashed``) times 2, plus 1 if it is a stopword."""
+        self.first_words = first_words
+        """Each unit's first token ("" if none)."""
+        self.last_words = last_words
+        self.heads = heads
+        """The first three characters of each stripped unit, lowercased."""
+        self.tails = tails
+        """The last three characters of each stripped unit, lowercased."""
+
+    @property
+    def tokens(self) -> list[list[str]]:
         """Casefolded ``\\w+`` tokens of each unit."""
-        self.edges = edges
-        """The first and last three characters of each stripped unit, lowercased."""
+        ends = np.cumsum(self.word_counts)
+        return _slices(self.words, ends - self.word_counts, ends)
+
+    @property
+    def edges(self) -> list[str]:
+        """Head and tail of each unit, interleaved."""
+        return [e for pair in zip(self.heads, self.tails) for e in pair]
 
     def __len__(self) -> int:
         return len(self.dense)
 
 
-def _flags(values: list[bool]) -> np.ndarray:
-    return np.fromiter(values, np.float32, len(values))
+def _join(texts: Sequence[str]) -> tuple[str, str]:
+    """The units' texts, each followed by a separator that none of them holds, and the
+    separator."""
+    for sep in _SEPARATORS:
+        joined = sep.join(itertools.chain(texts, ("",)))
+        if joined.count(sep) == len(texts):
+            return joined, sep
+    raise ValueError("units hold every separator character")  # pragma: no cover
+
+
+def _slices(seq: Sequence, a: np.ndarray, b: np.ndarray) -> list:
+    """seq[a[i]:b[i]] for each i, without a Python-level loop."""
+    return list(map(seq.__getitem__, map(slice, a.tolist(), b.tolist())))
+
+
+def _pick(seq: list[str], idx: np.ndarray, ok: np.ndarray) -> list[str]:
+    """seq[idx[i]] where ok[i], else ""."""
+    ext = seq + [""]
+    return list(map(ext.__getitem__, np.where(ok, idx, len(seq)).tolist()))
+
+
+def _repeats(values: list[str]) -> np.ndarray:
+    """log of how often each value occurs in ``values``."""
+    counts = Counter(values)
+    return np.log(np.fromiter(map(counts.__getitem__, values), np.float32, len(values)))
+
+
+def _units_holding(text: str, needles: Iterable[str], starts: list[int]) -> np.ndarray:
+    """Which units (starting at ``starts`` in ``text``) hold one of ``needles``; one
+    ``find`` per unit that does, none for those that do not."""
+    hit = np.zeros(len(starts), bool)
+    for needle in needles:
+        i = text.find(needle)
+        while i >= 0:
+            unit = bisect.bisect_right(starts, i) - 1
+            hit[unit] = True
+            if unit + 1 == len(starts):
+                break
+            i = text.find(needle, starts[unit + 1])
+    return hit
+
+
+#: Memoised crc32 of feature strings (unlike ``hash()``, the same in every process), by
+#: kind; each is emptied when it outgrows _HASH_CACHE_MAX entries (about 100 bytes each),
+#: which bounds memory on long runs.
+_HASH_CACHE_MAX = 1 << 19
+_CACHES: dict[str, dict] = {kind: {} for kind in ("word", "^", "$", "^2", "<", ">")}
+
+
+def _cached(kind: str, keys: Sequence, value: Callable[[Any], int]) -> np.ndarray:
+    """``value(key)`` for each of ``keys``, memoised by key."""
+    cache = _CACHES[kind]
+    out = np.fromiter(map(cache.get, keys, itertools.repeat(-1)), np.int64, len(keys))
+    missing = np.flatnonzero(out < 0)
+    if len(missing):
+        if len(cache) > _HASH_CACHE_MAX:
+            cache.clear()
+        for i in missing.tolist():
+            key = keys[i]
+            out[i] = cache[key] = value(key)
+    return out
+
+
+def _crc(feature: str) -> int:
+    return zlib.crc32(feature.encode("utf-8", "surrogatepass"))
+
+
+def _word_info(word: str) -> int:
+    return _crc(word) << 1 | (word in STOPWORDS)
 
 
 def featurize(text: str, units: Sequence[Unit], rule_labels: Sequence[int]) -> DocFeatures:
     """Features of ``units`` of ``text``; ``rule_labels[i]`` is the label index of the rule
-    that matched unit i, or -1. Each measure is one pass of C-level string calls over all
-    units, which is what keeps this fast."""
-    n = len(units)
+    that matched unit i, or -1."""
+    return featurize_many([(text, units, rule_labels)])[0]
+
+
+def _grouped_window_mean(
+    values: np.ndarray, half: int, lo_bound: np.ndarray, hi_bound: np.ndarray
+) -> np.ndarray:
+    """window_mean of each document's rows, for rows of several documents (row i belongs to
+    the document of rows lo_bound[i] .. hi_bound[i] - 1)."""
+    n = len(values)
+    cum = np.zeros((n + 1,) + values.shape[1:], np.float64)
+    np.cumsum(values, axis=0, out=cum[1:])
+    idx = np.arange(n)
+    lo, hi = np.maximum(idx - half, lo_bound), np.minimum(idx + half + 1, hi_bound)
+    return ((cum[hi] - cum[lo]) / (hi - lo)[:, None]).astype(np.float32)
+
+
+def _counts_within(doc: np.ndarray, values: Sequence) -> np.ndarray:
+    """For each i, how many j of the same document have values[j] == values[i]."""
+    if not len(doc) or doc[0] == doc[-1]:  # one document
+        counts = Counter(values)
+        return np.fromiter(map(counts.__getitem__, values), np.int64, len(values))
+    ids: dict = {}
+    value_id = np.fromiter(map(ids.setdefault, values, itertools.count()), np.int64, len(doc))
+    _, inverse, counts = np.unique(doc * (len(doc) + 1) + value_id, return_inverse=True,
+                                   return_counts=True)
+    return counts[inverse]
+
+
+def featurize_many(
+    docs: Sequence[tuple[str, Sequence[Unit], Sequence[int]]],
+) -> list[DocFeatures]:
+    """``featurize(text, units, rule_labels)`` of each of ``docs``, computed together: the
+    numpy calls are the same for one document or a thousand, so a batch spends far less
+    time per document."""
+    docs = list(docs)
+    sizes = np.array([len(units) for _, units, _ in docs], np.int64)
+    n = int(sizes.sum())
     if n == 0:
-        return DocFeatures(np.zeros((0, len(DENSE_NAMES)), np.float32), [], [])
+        return [DocFeatures(np.zeros((0, len(DENSE_NAMES)), np.float32), [],
+                            np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], [], [])
+                for _ in docs]
     col = _COLUMN
-    own = np.zeros((n, len(OWN_NAMES)), np.float32)
-    starts = np.fromiter((u.start for u in units), np.int64, n)
-    ends = np.fromiter((u.end for u in units), np.int64, n)
-    counts = _class_counts(text, starts, ends)
+    dense = np.zeros((n, len(DENSE_NAMES)), np.float32)
+    own = dense[:, : len(OWN_NAMES)]
+    doc_end = np.cumsum(sizes)
+    doc_start = doc_end - sizes
+    doc = np.repeat(np.arange(len(docs)), sizes)
+    unit_start, unit_end = doc_start[doc], doc_end[doc]
+    n_doc = sizes[doc]
+    texts, starts_, ends_, _, _, paragraphs = zip(
+        *itertools.chain.from_iterable(units for _, units, _ in docs))
+    starts = np.array(starts_, np.int64)
+    ends = np.array(ends_, np.int64)
+    # The documents' texts, one after the other with a newline between them: terminal
+    # punctuation at the end of one then ends a sentence, as at the end of a text.
+    text_len = np.array([len(text) for text, _, _ in docs], np.int64)
+    text_start = np.cumsum(text_len + 1) - text_len - 1
+    counts = _class_counts("\n".join(text for text, _, _ in docs),
+                           starts + text_start[doc], ends + text_start[doc])
     chars = (ends - starts).astype(np.float32) - counts["space"]
     safe_chars = np.maximum(chars, 1)
 
-    stripped = [u.text.strip() for u in units]
-    lowered = [t.lower() for t in stripped]
-    tokens = [_WORD.findall(t) for t in lowered]
-    words = np.fromiter(map(len, tokens), np.float32, n)
-    firsts = [t[:1] for t in stripped]
-    lasts = [t[-1:] for t in stripped]
-    edges = [e for t in lowered for e in (t[:3], t[-3:])]
+    # The units' own texts, joined: unit i is joined[js[i]:je[i]], a separator follows.
+    joined, sep = _join(texts)
+    lengths = np.fromiter(map(len, texts), np.int64, n)
+    je = np.cumsum(lengths + 1) - 1
+    js = je - lengths
+    cps = _codepoints(joined)
+    in_bmp = int(cps.max()) < _BMP
+    codes = _joined_codes().take(cps) if in_bmp else _lookup(_joined_codes(), cps, _joined_code)
+    pairs = np.empty(len(codes), np.uint8)
+    pairs[0] = codes[0]
+    np.left_shift(codes[:-1], 3, out=pairs[1:])
+    pairs[1:] |= codes[1:]
+    word_starts, title_breaks, n_upper, n_lower_title = _span_sums(
+        pairs, _joined_fields(), js, je)
+
+    # First and last non-space character of each unit (the stripped unit's ends).
+    blank = lengths == 0
+    first, last = js.copy(), np.maximum(je - 1, 0)
+    flags = _lookup(_edge_table(), cps[np.concatenate([first, last])], _edge_flags)
+    first_flags, last_flags = flags[:n], flags[n:]
+    for i in np.flatnonzero(~blank & ((first_flags | last_flags) & _E_SPACE != 0)).tolist():
+        t = texts[i]
+        body = t.strip()
+        if not body:
+            blank[i] = True
+            continue
+        first[i] = js[i] + len(t) - len(t.lstrip())
+        last[i] = first[i] + len(body) - 1
+        first_flags[i], last_flags[i] = _edge_flags(body[0]), _edge_flags(body[-1])
+    first_flags[blank] = last_flags[blank] = 0
+    first[blank] = last[blank] = 0
+
+    # Tokens: \w runs of the lowercased text, which (but for U+0130, whose lowercase is
+    # two characters) lines up with the joined text character by character.
+    # Lowercasing by table is str.lower but for U+0130, U+03A3 and code points above the BMP.
+    if in_bmp and not (cps == 0x130).any() and not (cps == 0x3A3).any():
+        low = _lower_table().take(cps)
+        lowered = low.tobytes().decode("utf-32-le", "surrogatepass")
+    else:
+        lowered = joined.lower()
+        low = _codepoints(lowered) if len(lowered) == len(joined) else cps
+    words: list[str] = []
+    if len(lowered) == len(joined):
+        is_word = (codes & _J_WORD).view(bool)
+        spaced = np.where(is_word, low, 0x20).astype("<u4", copy=False)
+        words = spaced.tobytes().decode("utf-32-le").split()
+    if len(words) == int(word_starts.sum()) and len(lowered) == len(joined):
+        word_counts = word_starts
+        word_end = np.cumsum(word_counts)
+        word_start = word_end - word_counts
+        # Each unit's words joined by single spaces: its words' characters, the character
+        # before each word but its first (made a space), and the separator.
+        starts_here = is_word.copy()
+        starts_here[1:] &= ~is_word[:-1]
+        at = np.flatnonzero(starts_here)
+        later = np.ones(len(at), bool)
+        later[word_start[word_counts > 0]] = False
+        keep = is_word.copy()
+        keep[at[later] - 1] = True
+        keep[je] = True
+        spaced[je] = ord(sep)
+        keys = spaced[keep].tobytes().decode("utf-32-le").split(sep)[:n]
+        heads = _slices(lowered, first, np.where(blank, first, np.minimum(first + 3, last + 1)))
+        tails = _slices(lowered, np.where(blank, first, np.maximum(last - 2, first)),
+                        np.where(blank, first, last + 1))
+        lowered_starts = js
+    else:  # unit by unit
+        stripped = [t.strip() for t in lowered.split(sep)[:n]]
+        per_unit = [_WORD.findall(t) for t in stripped]
+        words = list(itertools.chain.from_iterable(per_unit))
+        word_counts = np.fromiter(map(len, per_unit), np.int64, n)
+        word_end = np.cumsum(word_counts)
+        word_start = word_end - word_counts
+        keys = list(map(" ".join, per_unit))
+        heads = [t[:3] for t in stripped]
+        tails = [t[-3:] for t in stripped]
+        seps = np.flatnonzero(_codepoints(lowered) == ord(sep))
+        lowered_starts = np.concatenate([[0], seps[:-1] + 1])
+    word_info = _cached("word", words, _word_info)
+    n_words = word_counts.astype(np.float32)
+    has_words = word_counts > 0
 
     own[:, col["log_chars"]] = np.log1p(chars)
-    own[:, col["log_words"]] = np.log1p(words)
+    own[:, col["log_words"]] = np.log1p(n_words)
     own[:, col["alpha_frac"]] = counts["alpha"] / safe_chars
     own[:, col["digit_frac"]] = counts["digit"] / safe_chars
     own[:, col["upper_frac"]] = counts["upper"] / np.maximum(counts["alpha"], 1)
     own[:, col["punct_frac"]] = counts["punct"] / safe_chars
-    own[:, col["end_terminal"]] = _flags([c in _TERMINAL for c in lasts])
-    own[:, col["end_colon"]] = _flags([c == ":" for c in lasts])
-    own[:, col["end_close"]] = _flags([c in _CLOSING for c in lasts])
-    own[:, col["end_digit"]] = _flags([c.isdigit() for c in lasts])
-    own[:, col["end_alnum"]] = _flags([c.isalnum() for c in lasts])
-    own[:, col["start_upper"]] = _flags([c.isupper() for c in firsts])
-    own[:, col["start_lower"]] = _flags([c.islower() for c in firsts])
-    own[:, col["start_digit"]] = _flags([c.isdigit() for c in firsts])
-    own[:, col["start_other"]] = _flags([not c.isalnum() for c in firsts])
-    stop = STOPWORDS.__contains__
-    stops = np.fromiter([sum(map(stop, toks)) for toks in tokens], np.float32, n)
-    own[:, col["stop_frac"]] = stops / np.maximum(words, 1)
+    own[:, col["end_terminal"]] = (last_flags & _E_TERMINAL) != 0
+    own[:, col["end_colon"]] = (last_flags & _E_COLON) != 0
+    own[:, col["end_close"]] = (last_flags & _E_CLOSING) != 0
+    own[:, col["end_digit"]] = (last_flags & _E_DIGIT) != 0
+    own[:, col["end_alnum"]] = (last_flags & _E_ALNUM) != 0
+    own[:, col["start_upper"]] = (first_flags & _E_UPPER) != 0
+    own[:, col["start_lower"]] = (first_flags & _E_LOWER) != 0
+    own[:, col["start_digit"]] = (first_flags & _E_DIGIT) != 0
+    own[:, col["start_other"]] = (first_flags & _E_ALNUM) == 0
+    stop_cum = np.zeros(len(words) + 1, np.int64)
+    np.cumsum(word_info & 1, out=stop_cum[1:])
+    stops = (stop_cum[word_end] - stop_cum[word_start]).astype(np.float32)
+    own[:, col["stop_frac"]] = stops / np.maximum(n_words, 1)
     own[:, col["log_sentences"]] = np.log1p(counts["sentences"])
-    own[:, col["mean_word_len"]] = counts["alpha"] / np.maximum(words, 1) / 10
-    own[:, col["title_case"]] = _flags([t.istitle() for t in stripped])
-    own[:, col["all_upper"]] = _flags([t.isupper() for t in stripped])
-    own[:, col["md_heading"]] = _flags([c == "#" for c in firsts])
-    own[:, col["md_bullet"]] = _flags([t.startswith(_BULLETS) for t in stripped])
-    own[:, col["md_link_frac"]] = _flags([
-        sum(map(len, _MD_LINK.findall(t))) / len(t) if "](" in t else 0.0 for t in stripped
-    ])
-    own[:, col["md_image"]] = _flags(["![" in t for t in stripped])
-    own[:, col["md_quote"]] = _flags([c == ">" for c in firsts])
-    own[:, col["has_pipe"]] = _flags(["|" in t for t in stripped])
-    own[:, col["has_copyright"]] = _flags(["\u00a9" in t or "(c)" in t for t in lowered])
-    own[:, col["has_url_or_at"]] = _flags(
-        ["http" in t or "@" in t or "www." in t for t in lowered])
+    own[:, col["mean_word_len"]] = counts["alpha"] / np.maximum(n_words, 1) / 10
+    cased = (n_upper + n_lower_title) > 0
+    own[:, col["title_case"]] = cased & (title_breaks == 0)
+    own[:, col["all_upper"]] = (n_upper > 0) & (n_lower_title == 0)
+    own[:, col["md_heading"]] = (first_flags & _E_HASH) != 0
+    bullet = (first_flags & _E_BULLET) != 0
+    spaced_bullet = np.flatnonzero(first_flags & _E_BULLET_SPACE)
+    after = first[spaced_bullet] + 1
+    bullet[spaced_bullet] = (after <= last[spaced_bullet]) & (cps[after] == 0x20)
+    own[:, col["md_bullet"]] = bullet
+    at_units = lowered_starts.tolist()
+    link_frac = np.zeros(n, np.float32)
+    for i in np.flatnonzero(_units_holding(lowered, ("](",), at_units)).tolist():
+        t = texts[i].strip()
+        link_frac[i] = sum(map(len, _MD_LINK.findall(t))) / len(t)
+    own[:, col["md_link_frac"]] = link_frac
+    own[:, col["md_image"]] = _units_holding(lowered, ("![",), at_units)
+    own[:, col["md_quote"]] = (first_flags & _E_QUOTE) != 0
+    own[:, col["has_pipe"]] = _units_holding(lowered, ("|",), at_units)
+    own[:, col["has_copyright"]] = _units_holding(lowered, ("\u00a9", "(c)"), at_units)
+    own[:, col["has_url_or_at"]] = _units_holding(lowered, ("http", "@", "www."), at_units)
 
-    idx = np.arange(n, dtype=np.float32)
-    own[:, col["rel_pos"]] = idx / max(n - 1, 1)
+    # Index in the document.
+    idx = (np.arange(n) - unit_start).astype(np.float32)
+    own[:, col["rel_pos"]] = idx / np.maximum(n_doc - 1, 1).astype(np.float32)
     own[:, col["log_index"]] = np.log1p(idx)
-    own[:, col["log_index_from_end"]] = np.log1p(n - 1 - idx)
-    own[:, col["char_pos"]] = starts / max(len(text), 1)
+    own[:, col["log_index_from_end"]] = np.log1p((n_doc - 1).astype(np.float32) - idx)
+    own[:, col["char_pos"]] = starts / np.maximum(text_len, 1)[doc]
 
-    par = np.fromiter((u.paragraph for u in units), np.int64, n)
-    change = np.diff(par) != 0
-    blank_before = np.r_[True, change]
+    par = np.array(paragraphs, np.int64)
+    blank_before = np.ones(n, bool)
+    blank_after = np.ones(n, bool)
+    np.not_equal(par[1:], par[:-1], out=blank_before[1:])
+    blank_before[doc_start[sizes > 0]] = True
+    blank_after[:-1] = blank_before[1:]
     own[:, col["blank_before"]] = blank_before
-    own[:, col["blank_after"]] = np.r_[change, True]
-    par_sizes = np.bincount(par - par[0])
-    own[:, col["log_paragraph_units"]] = np.log1p(par_sizes[par - par[0]])
-    first_in_par = np.maximum.accumulate(np.where(blank_before, idx, 0))
-    own[:, col["index_in_paragraph"]] = np.minimum(idx - first_in_par, 10) / 10
+    own[:, col["blank_after"]] = blank_after
+    if (par < par[unit_start]).any():  # as np.bincount would
+        raise ValueError("a unit's paragraph is before its document's first one")
+    own[:, col["log_paragraph_units"]] = np.log1p(_counts_within(doc, par.tolist()))
+    row = np.arange(n)
+    first_in_par = np.maximum.accumulate(np.where(blank_before, row, 0))
+    in_par = (row - first_in_par).astype(np.float32)
+    own[:, col["index_in_paragraph"]] = np.minimum(in_par, 10) / 10
 
-    keys = [" ".join(toks) for toks in tokens]
-    key_counts = Counter(keys)
-    own[:, col["log_duplicates"]] = np.log(
-        np.fromiter(map(key_counts.__getitem__, keys), np.float32, n))
+    own[:, col["log_duplicates"]] = np.log(_counts_within(doc, keys).astype(np.float32))
+    key_ids: dict[str, int] = {}
+    ids = np.fromiter(map(key_ids.setdefault, keys, itertools.count()), np.int64, n)
+    key_len = np.fromiter(map(len, keys), np.int64, n)
+    # Neighbours at distance 1 and 2 in the same document: (left, right) pairs.
+    index = np.arange(n)
+    left = np.concatenate([index[:-1], index[:-2]])
+    right = np.concatenate([index[1:], index[2:]])
+    in_doc = doc[left] == doc[right]
+    left, right = left[in_doc], right[in_doc]
+    same = (ids[left] == ids[right]) & has_words[left]
     duplicate = np.zeros(n, bool)
+    duplicate[left[same]] = duplicate[right[same]] = True
+    # inner in outer, for both orders; x in y with x != y needs y longer than x, so only
+    # such pairs are searched.
+    inner = np.concatenate([left, right])
+    outer = np.concatenate([right, left])
+    candidate = np.flatnonzero(
+        (key_len[inner] >= MIN_CONTAIN_CHARS) & (key_len[outer] > key_len[inner]))
+    inner, outer = inner[candidate], outer[candidate]
+    found = np.fromiter(
+        map(str.__contains__, map(keys.__getitem__, outer.tolist()),
+            map(keys.__getitem__, inner.tolist())),
+        bool, len(candidate))
     contained = np.zeros(n, bool)
     contains = np.zeros(n, bool)
-    m = MIN_CONTAIN_CHARS
-    for k in (1, 2):
-        a, b = keys[:-k], keys[k:]
-        same = np.fromiter([x == y and x != "" for x, y in zip(a, b)], bool, n - k)
-        a_in_b = np.fromiter(
-            [len(x) >= m and x != y and x in y for x, y in zip(a, b)], bool, n - k)
-        b_in_a = np.fromiter(
-            [len(y) >= m and x != y and y in x for x, y in zip(a, b)], bool, n - k)
-        duplicate[:-k] |= same
-        duplicate[k:] |= same
-        contained[:-k] |= a_in_b
-        contained[k:] |= b_in_a
-        contains[:-k] |= b_in_a
-        contains[k:] |= a_in_b
+    contained[inner[found]] = True
+    contains[outer[found]] = True
     own[:, col["duplicate_nearby"]] = duplicate
     own[:, col["contained_in_neighbour"]] = contained
     own[:, col["contains_neighbour"]] = contains
 
-    own[:, col["rel_len"]] = chars / max(float(chars.max()), 1.0)
-    own[:, col["doc_log_units"]] = np.log1p(n)
-    own[:, col["doc_terminal_frac"]] = own[:, col["end_terminal"]].mean()
-    first_words = [toks[0] if toks else "" for toks in tokens]
-    last_words = [toks[-1] if toks else "" for toks in tokens]
-    for name, values in (("log_first_word_repeats", first_words),
-                         ("log_last_word_repeats", last_words)):
-        repeats = Counter(values)
-        own[:, col[name]] = np.log(np.fromiter(map(repeats.__getitem__, values), np.float32, n))
+    nonempty = doc_start[sizes > 0]
+    longest = np.zeros(len(docs), np.float32)
+    longest[sizes > 0] = np.maximum.reduceat(chars, nonempty)
+    own[:, col["rel_len"]] = chars / np.maximum(longest, 1)[doc]
+    own[:, col["doc_log_units"]] = np.log1p(n_doc)
+    terminal = np.zeros(len(docs), np.float32)
+    terminal[sizes > 0] = np.add.reduceat(own[:, col["end_terminal"]], nonempty)
+    own[:, col["doc_terminal_frac"]] = (terminal / np.maximum(sizes, 1).astype(np.float32))[doc]
+    first_words = _pick(words, word_start, has_words)
+    last_words = _pick(words, word_end - 1, has_words)
+    own[:, col["log_first_word_repeats"]] = np.log(
+        _counts_within(doc, first_words).astype(np.float32))
+    own[:, col["log_last_word_repeats"]] = np.log(
+        _counts_within(doc, last_words).astype(np.float32))
     # A run of units of the same shape (a list of links, a teaser grid) is rarely prose.
-    shape = np.minimum(words, 12) + 100 * own[:, col["end_terminal"]]
-    same_as_prev = np.r_[False, np.abs(np.diff(shape)) <= 1]
-    run_id = np.cumsum(~same_as_prev)
+    shape = np.minimum(n_words, 12) + 100 * own[:, col["end_terminal"]]
+    new_run = np.ones(n, bool)
+    np.greater(np.abs(np.diff(shape)), 1, out=new_run[1:])
+    new_run[nonempty] = True
+    run_id = np.cumsum(new_run)
     own[:, col["log_shape_run"]] = np.log(np.bincount(run_id)[run_id])
-    rule = np.asarray(rule_labels, np.int64)
+    rule = np.concatenate([np.asarray(labels, np.int64).reshape(-1) for _, _, labels in docs])
     hit = rule >= 0
     own[np.nonzero(hit)[0], col[f"rule_{LABELS[0]}"] + rule[hit]] = 1
 
     context = own[:, _CONTEXT_COLUMNS]
-    dense = np.hstack(
-        [own] + [_shift(context, k) for k in NEIGHBOURS] + [window_mean(context, WINDOW)]
-    )
-    return DocFeatures(dense, tokens, edges)
+    width = len(_CONTEXT_COLUMNS)
+    at = len(OWN_NAMES)
+    for k in NEIGHBOURS:
+        if k > 0 and k < n:
+            dense[: n - k, at : at + width] = context[k:]
+            dense[: n - k, at : at + width][doc[k:] != doc[: n - k]] = 0
+        elif k < 0 and -k < n:
+            dense[-k:, at : at + width] = context[: n + k]
+            dense[-k:, at : at + width][doc[: n + k] != doc[-k:]] = 0
+        at += width
+    dense[:, at:] = _grouped_window_mean(context, WINDOW, unit_start, unit_end)
+    word_bound = np.concatenate([[0], word_end])[np.concatenate([[0], doc_end])].tolist()
+    bound = [0, *doc_end.tolist()]
+    return [
+        DocFeatures(dense[a:b], words[w0:w1], word_counts[a:b], word_info[w0:w1],
+                    first_words[a:b], last_words[a:b], heads[a:b], tails[a:b])
+        for a, b, w0, w1 in zip(bound, bound[1:], word_bound, word_bound[1:])
+    ]
 
 
-_HASH_CACHE: dict[str, int] = {}
-_HASH_CACHE_MAX = 2_000_000
+def _bigram(pair: tuple[str, str]) -> int:
+    return _crc("^" + pair[0] + " " + pair[1] if pair[1] else "^^")
 
 
-def _crc(feature: str) -> int:
-    """A stable hash (crc32: unlike ``hash()``, the same in every process), memoised."""
-    h = zlib.crc32(feature.encode("utf-8", "surrogatepass"))
-    if len(_HASH_CACHE) > _HASH_CACHE_MAX:
-        _HASH_CACHE.clear()
-    _HASH_CACHE[feature] = h
-    return h
+def hashed_parts(
+    docs: Sequence[DocFeatures], n_bits: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(indptr, indices, data)`` of the canonical CSR matrix ``hashed`` returns (every row
+    has at least one entry), for callers that can do without a scipy matrix."""
+    mask = (1 << n_bits) - 1
+    chain = itertools.chain.from_iterable
+    words = np.concatenate([np.zeros(0, np.int64)] + [d.word_info >> 1 for d in docs])
+    counts = np.concatenate([np.zeros(0, np.int64)] + [d.word_counts for d in docs])
+    firsts = list(chain(d.first_words for d in docs))
+    seconds = _pick(list(chain(d.words for d in docs)), np.cumsum(counts) - counts + 1,
+                    counts > 1)
+    col = np.concatenate([
+        words,
+        _cached("<", list(chain(d.heads for d in docs)), lambda e: _crc("<" + e)),
+        _cached(">", list(chain(d.tails for d in docs)), lambda e: _crc(">" + e)),
+        _cached("^", firsts, lambda w: _crc("^" + w)),
+        _cached("$", list(chain(d.last_words for d in docs)), lambda w: _crc("$" + w)),
+        _cached("^2", list(zip(firsts, seconds)), _bigram),
+    ])
+    offset = len(counts)
+    unit_ids = np.arange(offset, dtype=np.int64)
+    row = np.concatenate([np.repeat(unit_ids, counts), np.tile(unit_ids, 5)])
+    key = (row << n_bits) | (col & mask)
+    # Sorted and with duplicates summed, like scipy's COO conversion, which costs more than
+    # all the rest for one document.
+    key.sort()
+    new = np.empty(len(key), bool)
+    new[:1] = True
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    first = np.flatnonzero(new)
+    repeats = np.diff(first, append=len(key))
+    key = key[first]
+    row = key >> n_bits
+    data = ((1.0 / np.sqrt((counts + 5).astype(np.float32)))[row] * repeats).astype(np.float32)
+    indptr = np.zeros(offset + 1, np.int64)
+    np.cumsum(np.bincount(row, minlength=offset), out=indptr[1:])
+    index = np.int32 if max(offset, 1 << n_bits, len(key)) < 2**31 else np.int64
+    return indptr.astype(index), (key & mask).astype(index), data
 
 
 def hashed(docs: Sequence[DocFeatures], n_bits: int) -> sp.csr_matrix:
     """Hashed word unigrams, first bigram, edge words and edge character trigrams of every
     unit of ``docs`` (one row per unit), L2-normalised per unit."""
-    mask = (1 << n_bits) - 1
-    rows: list[np.ndarray] = []
-    feats: list[str] = []
-    offset = 0
-    for doc in docs:
-        tokens, edges = doc.tokens, doc.edges
-        n = len(tokens)
-        lengths = np.fromiter(map(len, tokens), np.int64, n)
-        feats.extend(itertools.chain.from_iterable(tokens))
-        feats.extend(["<" + e for e in edges[0::2]])
-        feats.extend([">" + e for e in edges[1::2]])
-        feats.extend(["^" + t[0] if t else "^" for t in tokens])
-        feats.extend(["$" + t[-1] if t else "$" for t in tokens])
-        feats.extend(["^" + t[0] + " " + t[1] if len(t) > 1 else "^^" for t in tokens])
-        unit_ids = np.arange(offset, offset + n)
-        rows.append(np.repeat(unit_ids, lengths))
-        rows.append(np.tile(unit_ids, 5))
-        offset += n
-    hashes = list(map(_HASH_CACHE.get, feats))
-    if None in hashes:
-        for i, h in enumerate(hashes):
-            if h is None:
-                hashes[i] = _crc(feats[i])
-    cols = np.fromiter(hashes, np.int64, len(hashes)) & mask
-    row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    per_unit = np.bincount(row, minlength=offset).astype(np.float32)
-    values = 1.0 / np.sqrt(per_unit[row])
-    return sp.csr_matrix((values, (row, cols)), shape=(offset, 1 << n_bits))
+    indptr, indices, data = hashed_parts(docs, n_bits)
+    return sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, 1 << n_bits))

@@ -32,8 +32,9 @@ def parse_fixture(content: str, path: str = "<string>") -> LabelledDoc:
             row = row[:-1]
         if in_header and row.startswith("#"):
             key, sep, value = row[1:].partition(":")
-            if sep and key.strip():
-                meta[key.strip()] = value.strip()
+            if not sep or not key.strip():
+                raise DataError("expected a '# key: value' header line", path, number)
+            meta[key.strip()] = value.strip()
             continue
         in_header = False
         label, tab, text = row.partition("\t")

@@ -91,8 +91,10 @@ def matches(name: str, rel: str, globs: tuple[str, ...]) -> bool:
 
 
 def walk(directory: str, globs: tuple[str, ...], skip: list[str]) -> list[str]:
-    """Files under ``directory`` matching ``globs``, sorted, skipping hidden entries and
-    the directories in ``skip`` (e.g. the output directory)."""
+    """Files under ``directory`` matching ``globs``, sorted, skipping hidden entries, the
+    directories in ``skip`` (e.g. the output directory) and entries that are neither files
+    nor broken links (a named pipe or socket would block or fail the read; a broken link
+    is kept, so that it is reported as missing)."""
     skip_real = {os.path.realpath(d) for d in skip}
     found = []
     for root, dirs, files in os.walk(directory):
@@ -103,7 +105,11 @@ def walk(directory: str, globs: tuple[str, ...], skip: list[str]) -> list[str]:
         for name in sorted(files):
             path = os.path.join(root, name)
             rel = os.path.relpath(path, directory).replace(os.sep, "/")
-            if not name.startswith(".") and matches(name, rel, globs):
+            if (
+                not name.startswith(".")
+                and matches(name, rel, globs)
+                and (os.path.isfile(path) or not os.path.exists(path))
+            ):
                 found.append(path)
     return found
 
@@ -149,7 +155,8 @@ def read_text(path: str, opts: Options) -> Iterator[Doc | Bad | Broken]:
     except OSError as e:
         yield Broken(CleanerError(f"cannot read ({e.strerror or e})", name))
         return
-    yield Doc(text, name, file_size(path) if path != STDIN else len(data))
+    # (progress counts input bytes: the file's size, or what a pipe gave)
+    yield Doc(text, name, (file_size(path) if path != STDIN else 0) or len(data))
 
 
 def _decode_line(raw: bytes, name: str, number: int, opts: Options) -> str:
@@ -169,6 +176,8 @@ def _decode_line(raw: bytes, name: str, number: int, opts: Options) -> str:
 def parse_record(raw: bytes, name: str, number: int, opts: Options) -> tuple[dict, str]:
     """The JSON object on one line and the text of its ``opts.field``."""
     line = _decode_line(raw, name, number, opts)
+    if number == 1:
+        line = line.removeprefix("\ufeff")  # a byte order mark, as some editors write
     try:
         record = json.loads(line)
     except json.JSONDecodeError as e:

@@ -19,6 +19,10 @@ class LabelledDoc:
     labels: list[str]
     meta: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if len(self.lines) != len(self.labels):
+            raise ValueError(f"{len(self.lines)} lines but {len(self.labels)} labels")
+
     @property
     def text(self) -> str:
         return "\n".join(self.lines)

@@ -51,6 +51,12 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return z
 
 
+def _forward(net: tuple[np.ndarray, ...], X2: np.ndarray) -> np.ndarray:
+    """Label probabilities from a one-hidden-layer ReLU network stored as plain arrays."""
+    w1, b1, w2, b2 = net
+    return _softmax(np.maximum(X2 @ w1 + b1, 0) @ w2 + b2)
+
+
 def stage2_inputs(dense: np.ndarray, proba: np.ndarray) -> np.ndarray:
     """Stage-2 inputs of one document: scaled dense measures, the stage-1 probabilities of
     the unit and its neighbours, their windowed mean, and where the unit lies relative to
@@ -89,6 +95,7 @@ class LineClassifier:
         n_folds: int = 3,
         weighting: str = "sqrt",
         max_iter: int = 40,
+        passes: int = 1,
         random_state: int = 0,
     ):
         self.n_hash_bits = n_hash_bits
@@ -97,6 +104,7 @@ class LineClassifier:
         self.n_folds = n_folds
         self.weighting = weighting
         self.max_iter = max_iter
+        self.passes = passes
         self.random_state = random_state
 
     # scikit-learn's get_params/set_params, without requiring BaseEstimator at run time.
@@ -104,7 +112,7 @@ class LineClassifier:
         return {
             name: getattr(self, name)
             for name in ("n_hash_bits", "smoothing", "hidden", "n_folds", "weighting",
-                         "max_iter", "random_state")
+                         "max_iter", "passes", "random_state")
         }
 
     def set_params(self, **params: object) -> LineClassifier:
@@ -146,9 +154,12 @@ class LineClassifier:
         X: Sequence[DocFeatures],
         y: Sequence[Sequence[str]],
         groups: Sequence[str] | None = None,
+        sample_weight: Sequence[float] | None = None,
     ) -> LineClassifier:
+        """Fit on documents ``X`` with per-unit labels ``y``. ``groups`` keeps renderings
+        of one page in one cross-validation fold; ``sample_weight`` (one per document)
+        multiplies the weights of that document's units."""
         from sklearn.model_selection import GroupKFold
-        from sklearn.neural_network import MLPClassifier
 
         if len(X) != len(y):
             raise ValueError("X and y hold different numbers of documents")
@@ -159,6 +170,11 @@ class LineClassifier:
         if len(np.unique(target)) < 2:
             raise ValueError("training data must hold at least two different labels")
         weights = unit_weights(X, self.weighting)
+        if sample_weight is not None:
+            if len(sample_weight) != len(X):
+                raise ValueError("sample_weight needs one weight per document")
+            weights = weights * np.repeat(
+                np.asarray(sample_weight, np.float64), [len(d) for d in X])
         dense = np.vstack([d.dense for d in X])
         self.dense_mean_ = dense.mean(axis=0).astype(np.float32)
         self.dense_scale_ = np.maximum(dense.std(axis=0), 1e-3).astype(np.float32)
@@ -183,24 +199,23 @@ class LineClassifier:
                     H[rows_train], target[rows_train], weights[rows_train]))
                 oof[rows_test] = _softmax(np.asarray(H[rows_test] @ table) + log_prior)
         self.stage1_counts_, self.stage1_prior_ = self._count_stage1(H, target, weights)
+        self.__dict__.pop("_table", None)
         if n_folds < 2:
             table, log_prior = self._stage1_table()
             oof = _softmax(np.asarray(H @ table) + log_prior)
         del H
 
-        X2 = self._stage2_matrix(X, oof, offsets)
-        mlp = MLPClassifier(
-            hidden_layer_sizes=(self.hidden,),
-            alpha=1e-4,
-            batch_size=512,
-            learning_rate_init=1e-3,
-            max_iter=self.max_iter,
-            early_stopping=True,
-            n_iter_no_change=4,
-            random_state=self.random_state,
-        )
-        mlp.fit(X2, target, sample_weight=weights)
-        self._set_stage2(mlp)
+        # Stage 2, and with ``passes=2`` a second pass that reads the stage-2 labels of
+        # the neighbours (trained, like stage 2, on out-of-fold predictions).
+        proba = oof
+        self.stages_ = []
+        for done in range(self.passes):
+            X2 = self._stage2_matrix(X, proba, offsets)
+            self.stages_.append(self._net(self._mlp().fit(X2, target, sample_weight=weights)))
+            if done < self.passes - 1:
+                proba = (self._oof_mlp(X2, target, weights, groups, offsets, n_folds)
+                         if n_folds >= 2 else _forward(self.stages_[-1], X2))
+            del X2
         self.classes_ = np.array(LABELS)
         return self
 
@@ -214,7 +229,43 @@ class LineClassifier:
             parts.append(np.hstack([scaled, stage2_inputs(doc.dense, p)]))
         return np.vstack(parts).astype(np.float32)
 
-    def _set_stage2(self, mlp) -> None:
+    def _mlp(self, **overrides):
+        from sklearn.neural_network import MLPClassifier
+
+        params = dict(
+            hidden_layer_sizes=(self.hidden,),
+            alpha=1e-4,
+            batch_size=512,
+            learning_rate_init=1e-3,
+            max_iter=self.max_iter,
+            early_stopping=True,
+            n_iter_no_change=4,
+            random_state=self.random_state,
+        )
+        params.update(overrides)
+        return MLPClassifier(**params)
+
+    def _oof_mlp(self, X2, target, weights, groups, offsets, n_folds) -> np.ndarray:
+        """Out-of-fold probabilities of a stage-2 network, for the next pass to learn from."""
+        from sklearn.model_selection import GroupKFold
+
+        proba = np.zeros((len(target), len(LABELS)), np.float32)
+        doc_index = np.arange(len(offsets) - 1)
+        for train_docs, test_docs in GroupKFold(n_splits=n_folds).split(
+            doc_index, groups=groups
+        ):
+            rows_train = np.concatenate(
+                [np.arange(offsets[i], offsets[i + 1]) for i in train_docs])
+            rows_test = np.concatenate(
+                [np.arange(offsets[i], offsets[i + 1]) for i in test_docs])
+            net = self._net(self._mlp().fit(
+                X2[rows_train], target[rows_train], sample_weight=weights[rows_train]))
+            proba[rows_test] = _forward(net, X2[rows_test])
+        return proba
+
+    @staticmethod
+    def _net(mlp) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The fitted network as plain arrays (w1, b1, w2, b2) over all seven labels."""
         w1, w2 = mlp.coefs_
         b1, b2 = mlp.intercepts_
         k = len(LABELS)
@@ -229,10 +280,7 @@ class LineClassifier:
         else:
             out_w[:, classes] = w2
             out_b[classes] = b2
-        self.stage2_w1_ = w1.astype(np.float32)
-        self.stage2_b1_ = b1.astype(np.float32)
-        self.stage2_w2_ = out_w
-        self.stage2_b2_ = out_b
+        return (w1.astype(np.float32), b1.astype(np.float32), out_w, out_b)
 
     def adapt(
         self,
@@ -250,15 +298,11 @@ class LineClassifier:
         small steps on the new data only. So it learns the new sites' patterns while
         staying close to what it knew, without needing the original training data.
         """
-        from sklearn.neural_network import MLPClassifier
-
         target = np.array([LABEL_INDEX[label] for labels in y for label in labels], np.int64)
         if len(target) == 0:
             raise ValueError("no labelled units to adapt to")
         weights = unit_weights(X, self.weighting)
-        new = LineClassifier(**self.get_params())
-        for name in self.ARRAYS:
-            setattr(new, name, getattr(self, name).copy())
+        new = LineClassifier.from_arrays(self.get_params(), self.to_arrays())
         new.classes_ = np.array(LABELS)
         all_classes = np.arange(len(LABELS))
         rng = np.random.RandomState(self.random_state)
@@ -268,19 +312,19 @@ class LineClassifier:
         new.stage1_prior_ = new.stage1_prior_ + count_weight * prior
 
         offsets = np.cumsum([0] + [len(d) for d in X])
-        X2 = new._stage2_matrix(X, new.stage1_proba(X), offsets)
-        mlp = MLPClassifier(
-            hidden_layer_sizes=(self.hidden,), alpha=1e-4, batch_size=256,
-            learning_rate_init=learning_rate, random_state=self.random_state,
-        )
-        mlp.partial_fit(X2[:1], target[:1], classes=all_classes)
-        mlp.coefs_ = [new.stage2_w1_.astype(np.float64), new.stage2_w2_.astype(np.float64)]
-        mlp.intercepts_ = [new.stage2_b1_.astype(np.float64),
-                           new.stage2_b2_.astype(np.float64)]
-        for _ in range(epochs):
-            order = rng.permutation(len(target))
-            mlp.partial_fit(X2[order], target[order], sample_weight=weights[order])
-        new._set_stage2(mlp)
+        proba = new.stage1_proba(X)
+        for i, net in enumerate(self.stages_):
+            X2 = new._stage2_matrix(X, proba, offsets)
+            mlp = new._mlp(batch_size=256, learning_rate_init=learning_rate,
+                           early_stopping=False)
+            mlp.partial_fit(X2[:1], target[:1], classes=all_classes)
+            w1, b1, w2, b2 = (a.astype(np.float64) for a in net)
+            mlp.coefs_, mlp.intercepts_ = [w1, w2], [b1, b2]
+            for _ in range(epochs):
+                order = rng.permutation(len(target))
+                mlp.partial_fit(X2[order], target[order], sample_weight=weights[order])
+            new.stages_[i] = new._net(mlp)
+            proba = _forward(new.stages_[i], X2)
         return new
 
     # ----- prediction (numpy only) -----------------------------------------------------
@@ -305,48 +349,59 @@ class LineClassifier:
         offsets = np.cumsum([0] + [len(d) for d in X])
         if offsets[-1] == 0:
             return [np.zeros((0, len(LABELS)), np.float32) for _ in X]
-        p1 = self.stage1_proba(X)
-        X2 = self._stage2_matrix(X, p1, offsets)
-        h = np.maximum(X2 @ self.stage2_w1_ + self.stage2_b1_, 0)
-        p2 = _softmax(h @ self.stage2_w2_ + self.stage2_b2_)
-        return [p2[offsets[i] : offsets[i + 1]] for i in range(len(X))]
+        proba = self.stage1_proba(X)
+        for net in self.stages_:
+            proba = _forward(net, self._stage2_matrix(X, proba, offsets))
+        return [proba[offsets[i] : offsets[i + 1]] for i in range(len(X))]
 
     def predict(self, X: Sequence[DocFeatures]) -> list[list[str]]:
         return [[LABELS[j] for j in p.argmax(axis=1)] for p in self.predict_proba(X)]
 
     # ----- plain arrays, for the model file --------------------------------------------
 
-    ARRAYS = (
-        "dense_mean_", "dense_scale_", "stage1_counts_", "stage1_prior_",
-        "stage2_w1_", "stage2_b1_", "stage2_w2_", "stage2_b2_",
-    )
+    _NET = ("w1", "b1", "w2", "b2")
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name) for name in self.ARRAYS}
+        arrays = {
+            "dense_mean_": self.dense_mean_,
+            "dense_scale_": self.dense_scale_,
+            "stage1_counts_": self.stage1_counts_,
+            "stage1_prior_": self.stage1_prior_,
+        }
+        for i, net in enumerate(self.stages_):
+            for part, value in zip(self._NET, net):
+                arrays[f"pass{i + 1}_{part}"] = value
+        return arrays
 
     @classmethod
     def from_arrays(cls, params: dict, arrays: dict[str, np.ndarray]) -> LineClassifier:
         model = cls(**params)
         d = len(DENSE_NAMES)
+        k = len(LABELS)
+        n_in = d + k * (2 + len(STAGE2_NEIGHBOURS)) + 4
         expected = {
             "dense_mean_": (d,),
             "dense_scale_": (d,),
-            "stage1_counts_": (len(LABELS), 1 << model.n_hash_bits),
-            "stage1_prior_": (len(LABELS),),
-            "stage2_b2_": (len(LABELS),),
+            "stage1_counts_": (k, 1 << model.n_hash_bits),
+            "stage1_prior_": (k,),
         }
-        for name in cls.ARRAYS:
+        for name, shape in expected.items():
             if name not in arrays:
                 raise ValueError(f"missing array {name!r}")
             value = np.asarray(arrays[name], np.float32)
-            if name in expected and value.shape != expected[name]:
-                raise ValueError(f"array {name!r} has shape {value.shape}, "
-                                 f"expected {expected[name]}")
+            if value.shape != shape:
+                raise ValueError(f"array {name!r} has shape {value.shape}, expected {shape}")
             setattr(model, name, value)
-        n_in = model.stage2_w1_.shape[0]
-        if n_in != d + len(LABELS) * (2 + len(STAGE2_NEIGHBOURS)) + 4:
-            raise ValueError("stage-2 weights do not fit this version's features")
-        if model.stage2_w2_.shape != (model.stage2_w1_.shape[1], len(LABELS)):
-            raise ValueError("stage-2 output weights have the wrong shape")
+        model.stages_ = []
+        for i in range(model.passes):
+            names = [f"pass{i + 1}_{part}" for part in cls._NET]
+            missing = [name for name in names if name not in arrays]
+            if missing:
+                raise ValueError(f"missing array {missing[0]!r}")
+            w1, b1, w2, b2 = (np.asarray(arrays[name], np.float32) for name in names)
+            h = w1.shape[1] if w1.ndim == 2 else -1
+            if w1.shape != (n_in, h) or b1.shape != (h,) or w2.shape != (h, k) or b2.shape != (k,):
+                raise ValueError(f"pass-{i + 1} weights do not fit this version's features")
+            model.stages_.append((w1, b1, w2, b2))
         model.classes_ = np.array(LABELS)
         return model

@@ -27,8 +27,17 @@ class Stats:
     dropped: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     flagged: list[str] = field(default_factory=list)
+    """Where the first MAX_LISTED documents over --max-drop came from (for the summary)."""
+    n_flagged: int = 0
+    """Documents over --max-drop (the list above stops growing: memory stays flat)."""
     skipped: int = 0
     seconds: float = 0.0
+
+    def flag(self, where: str) -> None:
+        """Count a document over --max-drop, remembering the first MAX_LISTED names."""
+        self.n_flagged += 1
+        if len(self.flagged) < MAX_LISTED:
+            self.flagged.append(where)
 
 
 def _mb(n: float) -> str:
@@ -50,6 +59,8 @@ def _per_label(counts: Counter[str]) -> str:
 
 
 def format_summary(stats: Stats, max_drop: float | None = None, skip: bool = False) -> str:
+    """The end-of-run summary: documents, files, bytes and rate; units kept and dropped
+    per label; documents over ``max_drop``; errors."""
     rate = stats.bytes / stats.seconds if stats.seconds > 0 else 0.0
     lines = [
         f"cleaner: {_plural(stats.documents, 'document')} from {_plural(stats.files, 'file')} "
@@ -58,7 +69,7 @@ def format_summary(stats: Stats, max_drop: float | None = None, skip: bool = Fal
         f"  units dropped: {_per_label(stats.dropped)}",
     ]
     if max_drop is not None:
-        n = len(stats.flagged)
+        n = max(stats.n_flagged, len(stats.flagged))
         what = "left out" if skip else "cleaned anyway"
         line = f"  over --max-drop {max_drop:g}: {_plural(n, 'document')}"
         if n:

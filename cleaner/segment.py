@@ -46,9 +46,13 @@ _BLOCK_START = regex.compile(r"\s*(?:#{1,6}\s|[*+-]\s|\d{1,3}[.)]\s|>|\||!\[|```
 # with two letters: one-letter words ("I", "a", the "o" bullets of inscriptis) say little.
 _FIRST_LETTER = regex.compile(r"\s*[^\s\p{L}]*(\p{L})\p{L}")
 # Sentence ends (terminal punctuation, optionally closed by quotes or brackets) followed
-# by whitespace, and runs of layout whitespace (2+ spaces, tabs) or " | " separators.
+# by whitespace; CJK full stops, which are not followed by a space; and runs of layout
+# whitespace (3+ spaces, tabs) or " | " separators.
+_CLOSERS = "\"'\u201d\u2019\u00bb)\\]\u300d\u300f\uff09"
 _SENTENCE_BREAK = regex.compile(
-    r"(?<=[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019\u00bb)\]]{0,2})\s+(?=\S)"
+    rf"(?<=[.!?\u2026\u061f\u06d4\u0964\u0965\u3002\uff01\uff1f\uff61][{_CLOSERS}]{{0,2}})"
+    r"\s+(?=\S)"
+    rf"|(?<=[\u3002\uff01\uff1f\uff61][{_CLOSERS}]{{0,2}})(?=[^{_CLOSERS}\s])"
     r"|\s*\t\s*|\s{3,}|\s+[|\u2022\u00b7]\s+"
 )
 
@@ -107,11 +111,12 @@ def wrap_width(lines: list[str]) -> int | None:
     lengths = [len(line.rstrip()) for line, ok in zip(lines, wrappable, strict=True) if ok]
     if len(lengths) < WRAP_MIN_LINES:
         return None
+    # The width: the longest line once the few allowed over-long lines are set aside (a
+    # fixed percentile would take the second-longest line of a short text as the width
+    # and then reject the text because its longest line is over it).
     ordered = sorted(lengths)
-    width = ordered[int(0.97 * (len(ordered) - 1))]
+    width = ordered[len(ordered) - 1 - int(WRAP_MAX_OVER_SHARE * len(ordered))]
     if not WRAP_MIN_WIDTH <= width <= WRAP_MAX_WIDTH:
-        return None
-    if sum(n > width for n in lengths) > WRAP_MAX_OVER_SHARE * len(lengths):
         return None
     # Text lines followed by a text line: in wrapped text most of them are "full", i.e.
     # end close to the width, ...

@@ -44,23 +44,29 @@ def featurize_docs(docs: Sequence[LabelledDoc]) -> tuple[list[DocFeatures], list
 
 
 def rule_precision(docs: Sequence[LabelledDoc]) -> dict[str, dict[str, float]]:
-    """How often each rule fires in ``docs`` and how often its label is the gold one."""
+    """How often each rule fires in ``docs`` and how often its label is the gold one (for a
+    repeat rule: one of its labels)."""
+    from .repeats import REPEAT_RULES, match_repeats
     from .rules import match_rule
 
     hits: Counter[str] = Counter()
     right: Counter[str] = Counter()
     for doc in docs:
-        for line, label in zip(doc.lines, doc.labels):
-            if label:
-                rule = match_rule(line)
-                if rule is not None:
-                    hits[rule.name] += 1
-                    right[rule.name] += rule.label == label
+        text, units = units_of_lines(doc.lines, doc.labels)
+        gold = [label for label in doc.labels if label]
+        for unit, label, repeat in zip(units, gold, match_repeats(units)):
+            rule = match_rule(unit.text)
+            if rule is not None:
+                hits[rule.name] += 1
+                right[rule.name] += rule.label == label
+            elif repeat is not None:
+                hits[repeat.name] += 1
+                right[repeat.name] += label in repeat.labels
+    names = [rule.name for rule in RULES] + [rule.name for rule in REPEAT_RULES]
     return {
-        rule.name: {"hits": hits[rule.name],
-                    "precision": round(right[rule.name] / hits[rule.name], 4)}
-        for rule in RULES
-        if hits[rule.name]
+        name: {"hits": hits[name], "precision": round(right[name] / hits[name], 4)}
+        for name in names
+        if hits[name]
     }
 
 
@@ -92,14 +98,29 @@ def train(
     params: dict[str, Any] | None = None,
     log: Callable[[str], None] = lambda message: None,
     command: str | None = None,
+    weighted: Sequence[tuple[str, float]] = (),
 ) -> TrainingResult:
     """Train on the labelled files ``data``; report on ``dev_data``, or on a held-out
     share of ``data`` when none is given (``holdout=0`` trains on everything and reports
-    nothing). With ``init``, start from that model and adapt it to ``data``."""
+    nothing). With ``init``, start from that model and adapt it to ``data``.
+
+    ``weighted`` adds (data, weight) pairs: labelled files whose every document counts
+    ``weight`` times, e.g. a few hand-labelled articles of the text shapes that matter most
+    to you next to a large corpus. They are always trained on, never held out."""
     paths = expand_paths(data)
     docs = list(read_labelled(paths))
     if not docs:
         raise DataError("no labelled documents", ", ".join(data))
+    extra_docs: list[LabelledDoc] = []
+    extra_weights: list[float] = []
+    for path, weight in weighted:
+        if not weight > 0:
+            raise DataError(f"weight must be positive, not {weight}", path)
+        more_paths = expand_paths([path])
+        paths += more_paths
+        more = list(read_labelled(more_paths))
+        extra_docs += more
+        extra_weights += [float(weight)] * len(more)
     dev_paths = expand_paths(dev_data) if dev_data else []
     if dev_paths:
         dev_docs = list(read_labelled(dev_paths))
@@ -110,6 +131,8 @@ def train(
             train_docs, dev_docs = docs, []
     else:
         train_docs, dev_docs = docs, []
+    doc_weights = [1.0] * len(train_docs) + extra_weights
+    train_docs = train_docs + extra_docs
     log(f"training on {len(train_docs)} documents, reporting on {len(dev_docs)}")
     X, y = featurize_docs(train_docs)
     groups = [doc.group for doc in train_docs]
@@ -118,7 +141,7 @@ def train(
         model = base.adapt(X, y, **(params or {}))
         log(f"adapted {init} to the new labels")
     else:
-        model = LineClassifier(**(params or {})).fit(X, y, groups)
+        model = LineClassifier(**(params or {})).fit(X, y, groups, doc_weights)
     info: dict[str, Any] = {
         "trained": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": command or " ".join(["cleaner", *sys.argv[1:]]),
@@ -127,6 +150,7 @@ def train(
         "units": sum(len(labels) for labels in y),
         "labels": dict(Counter(label for labels in y for label in labels)),
         "init": os.path.basename(init) if init else None,
+        "weighted": {os.path.basename(p): w for p, w in weighted},
         "rule_precision": {
             name: value["precision"] for name, value in rule_precision(train_docs).items()
         },

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import errno
 import gzip
+import io
 import json
 import os
 
 import pytest
-from helpers import assert_no_traceback, no_temp_files, run, write_jsonl
+from helpers import assert_no_traceback, no_temp_files, read_jsonl, run, write_jsonl
 
+import cleaner
 import cleaner.atomic
 import cleaner.fileio
 import cleaner.parallel
@@ -256,3 +258,194 @@ def test_output_record_order_with_errors(capsys, tmp_path, articles):
     lines = dest.read_text().splitlines()
     assert len(lines) == 50
     assert [json.loads(x)["i"] for x in lines if x != "oops"] == [i for i in range(50) if i % 7]
+
+
+def test_unreadable_file(capsys, monkeypatch, tmp_path, good):
+    """A file that cannot be opened (permission denied) is reported; the rest is cleaned.
+    (Root reads any file whatever its mode, so the refusal is simulated.)"""
+    locked = good / "locked.txt"
+    locked.write_text("Secret\n", encoding="utf-8")
+    real_open = open
+
+    def refusing_open(path, *args, **kwargs):
+        if str(path) == str(locked):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(cleaner.fileio, "open", refusing_open, raising=False)
+    out_dir = tmp_path / "out"
+    code, _, err = run(capsys, "clean", good, "--out-dir", out_dir)
+    assert code == 1
+    assert f"{locked}: permission denied" in err and "errors: 1" in err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["good.txt"]
+    assert_no_traceback(err)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read a file of mode 000")
+def test_unreadable_file_mode_000(capsys, tmp_path, good):
+    locked = good / "locked.jsonl"
+    locked.write_text('{"text": "x"}\n', encoding="utf-8")
+    locked.chmod(0)
+    try:
+        code, _, err = run(capsys, "clean", good, "--out-dir", tmp_path / "out")
+    finally:
+        locked.chmod(0o644)
+    assert code == 1 and f"{locked}: permission denied" in err
+    assert (tmp_path / "out" / "good.txt").exists()
+
+
+def test_jsonl_byte_order_mark(capsys, tmp_path, articles):
+    text = articles["en-science-article"]
+    src = tmp_path / "bom.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + json.dumps({"text": text}).encode() + b"\n")
+    code, out, err = run(capsys, "clean", src, "-q")
+    assert code == 0, err
+    assert json.loads(out)["text"] == text
+
+
+def test_jsonl_other_encoding(capsys, tmp_path):
+    src = tmp_path / "latin.jsonl"
+    src.write_bytes('{"text": "Caf\u00e9 du port\\n\\nLe port rouvre demain."}\n'.encode("latin-1"))
+    code, out, err = run(capsys, "clean", src, "-q", "--encoding", "latin-1",
+                         "--keep", "title,body,caption,credit,promo,meta,boilerplate")
+    assert code == 0, err
+    assert "Caf\u00e9 du port" in json.loads(out)["cleaned"]
+
+
+def test_wet_record_not_utf8(capsys, tmp_path, articles):
+    """One WET page in another encoding is reported with its URL; the others are cleaned;
+    --errors replace cleans it too."""
+    from warcio.warcwriter import WARCWriter
+
+    src = tmp_path / "x.warc.wet.gz"
+    pages = [("https://a.example/", articles["en-news-fullpage"].encode()),
+             ("https://latin.example/", "Caf\u00e9 cr\u00e8me\n".encode("latin-1")),
+             ("https://c.example/", articles["fr-news-fullpage"].encode())]
+    with open(src, "wb") as f:
+        writer = WARCWriter(f, gzip=True)
+        for url, payload in pages:
+            writer.write_record(writer.create_warc_record(
+                url, "conversion", payload=io.BytesIO(payload), warc_content_type="text/plain"))
+    out_dir = tmp_path / "out"
+    code, _, err = run(capsys, "clean", src, "--out-dir", out_dir)
+    assert code == 1
+    assert "x.warc.wet.gz" in err and "https://latin.example/" in err and "not valid utf-8" in err
+    records = read_jsonl(out_dir / "x.jsonl.gz")
+    assert [r["url"] for r in records] == ["https://a.example/", "https://c.example/"]
+    code, _, err = run(capsys, "clean", src, "--out-dir", out_dir, "--errors", "replace", "-q")
+    assert code == 0, err
+    records = read_jsonl(out_dir / "x.jsonl.gz")
+    assert [r["url"] for r in records] == [url for url, _ in pages]
+
+
+def test_named_pipe_in_directory_is_skipped(capsys, tmp_path, good):
+    """A named pipe in a directory would block the read for ever: it is not an input."""
+    os.mkfifo(good / "pipe.txt")
+    (good / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    out_dir = tmp_path / "out"
+    code, _, err = run(capsys, "clean", good, "--out-dir", out_dir)
+    assert code == 1  # the broken link is reported as missing
+    assert f"{good / 'gone.txt'}: no such file" in err and "pipe.txt" not in err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["good.txt"]
+
+
+def test_named_pipe_as_input(capsys, tmp_path, articles):
+    """`cleaner clean <(zcat x.gz)` reads a named pipe given on the command line."""
+    import threading
+
+    text = articles["de-news-fullpage"]
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+
+    def feed() -> None:
+        with open(pipe, "wb") as f:
+            f.write(text.encode())
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        code, out, err = run(capsys, "clean", pipe)
+    finally:
+        writer.join(timeout=60)
+    assert code == 0, err
+    assert out == cleaner.Cleaner().clean(text)
+    assert "1 document from 1 file" in err and "0.0 kB" not in err
+    code, _, err = run(capsys, "clean", pipe, "--in-place")
+    assert code == 2 and "regular file" in err
+
+
+def _wait_for(predicate, seconds: float = 120.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.parametrize("jobs, signame", [
+    ("1", "SIGINT"), ("2", "SIGINT"), ("1", "SIGTERM"), ("2", "SIGTERM"),
+])
+def test_real_ctrl_c(tmp_path, articles, jobs, signame):
+    """Ctrl-C at a terminal sends SIGINT to the whole process group (workers too), and so
+    may a service manager's SIGTERM: the run stops with exit status 130 (143) and one
+    clear line, no traceback from the workers, and no partial or temporary output file."""
+    import signal
+    import subprocess
+    import sys
+
+    signum = getattr(signal, signame)
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(articles["en-news-fullpage"], encoding="utf-8")
+    texts = list(articles.values())
+    write_jsonl(src / "z.jsonl", [{"i": i, "text": texts[i % len(texts)]} for i in range(3000)])
+    out_dir = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cleaner", "clean", str(src), "--out-dir", str(out_dir),
+         "-j", jobs],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        # Interrupt once z.jsonl's output has been started (a temporary file exists).
+        started = _wait_for(lambda: proc.poll() is not None or bool(list(
+            out_dir.glob(".cleaner-*")) if out_dir.exists() else False))
+        assert started and proc.poll() is None, "the run ended before it could be interrupted"
+        os.killpg(proc.pid, signum)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = err.decode()
+    assert proc.returncode == 128 + signum, text
+    what = "interrupted" if signum == signal.SIGINT else "terminated"
+    assert text.strip() == f"cleaner: {what}; no partial output file was left"
+    assert not (out_dir / "z.jsonl").exists()
+    assert no_temp_files(tmp_path)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("argv", [
+    ["clean", "{jsonl}"], ["clean", "{text}"], ["classify", "{text}", "--format", "html"],
+])
+def test_full_disk_on_stdout(tmp_path, articles, argv):
+    """Standard output on a full disk: a clear message, exit status 1, no traceback."""
+    import subprocess
+    import sys
+
+    text = tmp_path / "a.txt"
+    text.write_text(articles["en-news-fullpage"], encoding="utf-8")
+    jsonl = tmp_path / "a.jsonl"
+    write_jsonl(jsonl, [{"text": articles["en-news-fullpage"]}] * 3)
+    argv = [a.format(jsonl=jsonl, text=text) for a in argv]
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "cleaner", *argv], stdout=full,
+                              stderr=subprocess.PIPE, timeout=300)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert "No space left on device" in err
+    assert_no_traceback(err)

@@ -13,7 +13,7 @@ from cleaner.atomic import AtomicOutput
 from cleaner.batch import BatchOptions, UsageError, output_name, plan
 from cleaner.errors import CleanerError, ModelError
 from cleaner.inputs import Options
-from cleaner.parallel import clean_many
+from cleaner.parallel import Pool, clean_many
 from cleaner.progress import Progress, Stats, format_summary
 
 pytestmark = pytest.mark.usefixtures("tiny_env")
@@ -61,7 +61,14 @@ def test_clean_many_matches_clean(articles):
 def test_clean_many_model_argument(tiny_model, articles):
     text = articles["en-science-article"]
     assert clean_many([text], model=tiny_model) == [cleaner.clean(text)]
-    assert clean_many([text], model=cleaner.Cleaner(tiny_model)) == [cleaner.clean(text)]
+    given = cleaner.Cleaner(tiny_model)
+    assert clean_many([text], model=given) == [cleaner.clean(text)]
+    # On workers, a Cleaner object is handed over once per worker, not with every batch.
+    many = [text] * 70
+    assert clean_many(many, model=given, n_jobs=2) == [cleaner.clean(text)] * 70
+    assert clean_many(many[:3], model=tiny_model, n_jobs=2) == [cleaner.clean(text)] * 3
+    assert Pool(2, given, ("body",), units=False)._task_model is None
+    assert Pool(2, tiny_model, ("body",), units=False)._task_model == tiny_model
     with pytest.raises(ModelError, match="not found"):
         clean_many([text], model="/nonexistent/model.npz")
     with pytest.raises(ValueError, match="unknown label"):
@@ -126,12 +133,14 @@ def test_atomic_output_commit_and_abort(tmp_path):
 
 
 def test_atomic_output_is_deterministic(tmp_path):
+    """Same content, same bytes: no time and no file name in the gzip header."""
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
-        out = AtomicOutput(str(tmp_path / name / "x.gz"), compress=True)
+        out = AtomicOutput(str(tmp_path / name / f"{name}.jsonl.gz"), compress=True)
         out.write(b"same bytes\n")
         out.commit()
-    assert (tmp_path / "a" / "x.gz").read_bytes() == (tmp_path / "b" / "x.gz").read_bytes()
+    assert (tmp_path / "a" / "a.jsonl.gz").read_bytes() == (
+        tmp_path / "b" / "b.jsonl.gz").read_bytes()
 
 
 class FakeTTY(io.StringIO):
@@ -167,3 +176,59 @@ def test_summary_format():
     assert "units dropped: promo 1, boilerplate 7" in text
     assert "over --max-drop 0.5: 12 documents (left out): f0.txt" in text
     assert "and 2 more" in text and "errors: 1" in text
+
+
+def test_flagged_documents_are_counted_not_all_kept():
+    """On a huge corpus the summary's list of flagged documents must not grow."""
+    stats = Stats()
+    for i in range(1000):
+        stats.flag(f"big.jsonl:{i + 1}")
+    assert stats.n_flagged == 1000 and len(stats.flagged) == 10
+    text = format_summary(stats, max_drop=0.9)
+    assert "over --max-drop 0.9: 1000 documents (cleaned anyway): big.jsonl:1, " in text
+    assert "and 990 more" in text
+
+
+def test_jsonl_is_streamed(articles):
+    """Output records come out while the input is still open: the command reads, cleans
+    and writes as it goes instead of holding the whole input (memory stays flat on a
+    multi-GB file; benchmarks/throughput_batch.py measures it)."""
+    import json
+    import select
+    import subprocess
+    import sys
+    import threading
+
+    proc = subprocess.Popen([sys.executable, "-m", "cleaner", "clean", "-", "--format",
+                             "jsonl", "-q"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    texts = list(articles.values())
+    stdin = proc.stdin
+    may_close = threading.Event()
+
+    def feed() -> None:  # (a thread: the output pipe must be read meanwhile)
+        for i in range(150):
+            stdin.write((json.dumps({"i": i, "text": texts[i % len(texts)]}) + "\n").encode())
+        stdin.flush()
+        may_close.wait(240)
+        stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        # stdin stays open: the first records must arrive all the same.
+        ready, _, _ = select.select([proc.stdout], [], [], 240)
+        assert ready, "no output before the end of the input"
+        first = json.loads(proc.stdout.readline())
+        assert first["i"] == 0 and "cleaned" in first
+        assert not stdin.closed
+        may_close.set()
+        rest = proc.stdout.read().decode().splitlines()
+        assert [json.loads(line)["i"] for line in rest] == list(range(1, 150))
+        assert proc.wait(timeout=240) == 0
+    finally:
+        may_close.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        writer.join(timeout=60)

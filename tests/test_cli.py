@@ -296,6 +296,10 @@ def test_wet_to_stdout_uncompressed(capsys, tmp_path, articles):
     assert code == 0
     record = json.loads(out)
     assert record["url"] == "https://a.example/" and record["labels"]
+    # The page text comes along, so that the labels' offsets can be resolved.
+    assert record["text"] == articles["fr-culture-markdown"]
+    units = segment(record["text"])
+    assert [(s, e) for s, e, _ in record["labels"]] == [(u.start, u.end) for u in units]
 
 
 def test_in_place_refuses_wet(capsys, tmp_path, articles):
@@ -364,6 +368,8 @@ def test_progress_silent_when_not_a_tty(capsys, tmp_path, tree):
     (["clean", "x.txt", "--max-drop", "1.5"], "between 0 and 1"),
     (["clean", "x.txt", "--in-place", "-o", "y.txt"], "--in-place"),
     (["clean", "-", "x.txt"], "standard input"),
+    (["clean", "-", "--out-dir", "d"], "standard input"),
+    (["clean", "--out-dir", "d"], "standard input"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_usage_errors_exit_2(capsys, argv, message):
@@ -431,3 +437,62 @@ def test_subprocess_broken_pipe(tmp_path, articles):
     proc.wait(timeout=300)
     assert_no_traceback(err)
     assert proc.returncode in (0, 1)
+
+
+def test_progress_bar_on_a_terminal(tmp_path, tree):
+    """With stderr on a terminal the real command draws a progress line (documents, MB,
+    rate, ETA) and erases it before the summary; stdout gets no progress."""
+    import pty
+    import subprocess
+    import sys
+
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cleaner", "clean", str(tree), "--out-dir",
+             str(tmp_path / "out")],
+            stdout=subprocess.PIPE, stderr=secondary, stdin=subprocess.DEVNULL,
+        )
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # EIO: the terminal's other side was closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        os.close(primary)
+    err = b"".join(chunks).decode()
+    assert proc.returncode == 0, err
+    assert out == b""
+    assert "\r" in err and "docs" in err and "B/s" in err and "ETA" in err
+    assert "\r\x1b[K" in err  # the progress line is erased
+    assert "3 documents from 3 files" in err
+    # --quiet: nothing at all
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "cleaner", "clean", str(tree), "--out-dir",
+             str(tmp_path / "out2"), "--quiet"],
+            stdout=subprocess.PIPE, stderr=secondary, stdin=subprocess.DEVNULL, timeout=300,
+        )
+        os.close(secondary)
+        os.set_blocking(primary, False)
+        try:
+            quiet = os.read(primary, 4096)
+        except OSError:
+            quiet = b""
+    finally:
+        os.close(primary)
+    assert proc.returncode == 0 and quiet == b""
+
+
+def test_summary_counts_stdin_bytes(capsys, monkeypatch, articles):
+    text = articles["en-news-fullpage"]
+    code, _, err = run_stdin(capsys, monkeypatch, text.encode(), "clean")
+    assert code == 0
+    assert f"({len(text.encode()) / 1e3:.1f} kB in" in err

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import cleaner
 from cleaner import Cleaner
 from cleaner.segment import newline_of
 
@@ -26,6 +27,11 @@ LINE = st.one_of(
     st.lists(WORDS, max_size=30).map(" ".join),
     st.lists(WORDS, min_size=250, max_size=500).map(" ".join),  # split into sentences
 )
+#: Any code point (also lone surrogates), with line breaks and separators made common.
+ANY_CHAR = st.one_of(
+    st.characters(exclude_categories=()),
+    st.sampled_from("\n\n\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029 \t."),
+)
 DOCUMENT = st.one_of(
     st.text(),
     st.lists(LINE, max_size=30).map("\n".join),
@@ -37,11 +43,7 @@ def is_part_of_a_line(piece: str, lines: list[str]) -> bool:
     return any(piece in line for line in lines)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                    HealthCheck.data_too_large])
-@given(DOCUMENT)
-def test_clean_never_raises_and_only_removes(model, text):
-    cleaned = model.clean(text)
+def assert_only_removes(text: str, cleaned: str) -> None:
     assert isinstance(cleaned, str)
     if not cleaned:
         return
@@ -50,6 +52,22 @@ def test_clean_never_raises_and_only_removes(model, text):
     for piece in cleaned.split(newline_of(text)):
         if piece:
             assert is_part_of_a_line(piece, input_lines), piece
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                    HealthCheck.data_too_large])
+@given(DOCUMENT)
+def test_clean_never_raises_and_only_removes(model, text):
+    assert_only_removes(text, model.clean(text))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                    HealthCheck.data_too_large])
+@given(st.text(alphabet=ANY_CHAR, max_size=400))
+def test_api_clean_on_any_unicode(text):
+    """``cleaner.clean`` itself (the default model) on arbitrary code points: lone
+    surrogates, controls, and every line separator that str.splitlines knows."""
+    assert_only_removes(text, cleaner.clean(text))
 
 
 @settings(max_examples=40, deadline=None)

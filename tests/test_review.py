@@ -171,3 +171,10 @@ def test_classify_stdin_and_errors(capsys, monkeypatch, tmp_path):
     assert_no_traceback(err)
     code, out, err = run(capsys, "classify", tmp_path / "latin.txt", "--encoding", "latin-1")
     assert code == 0 and "café" in out
+
+
+def test_classify_refuses_to_write_over_its_input(capsys, article):
+    before = article.read_bytes()
+    code, out, err = run(capsys, "classify", article, "--format", "tsv", "-o", article)
+    assert code == 2 and "refusing to write over input" in err
+    assert article.read_bytes() == before

@@ -64,3 +64,17 @@ def test_eval_default_model_and_bad_model(capsys, tmp_path):
     code, out, err = run(capsys, "eval", FIXTURES_DIR, "--model", bad)
     assert code == 1 and "x.npz" in err
     assert_no_traceback(err)
+
+
+def test_train_weighted_data(capsys, tmp_path):
+    model = tmp_path / "w.npz"
+    code, out, err = run(capsys, "train", FIXTURES_DIR / "en-news-fullpage.tsv",
+                         "--weighted", FIXTURES_DIR / "de-news-fullpage.tsv", "5",
+                         "-o", model, "--holdout", "0", "--hash-bits", "12")
+    assert code == 0, err
+    card = (tmp_path / "w.md").read_text()
+    assert "`de-news-fullpage.tsv`, each document counting 5 times" in card
+    code, out, err = run(capsys, "train", FIXTURES_DIR, "--weighted", FIXTURES_DIR, "zero",
+                         "-o", tmp_path / "x.npz")
+    assert code == 2 and "positive weight" in err
+    assert_no_traceback(err)

@@ -1,0 +1,102 @@
+"""Rules for lines printed twice: a caption repeated with its credit, a teaser headline
+repeated with its section name.
+
+Web pages often render one element twice, and text converters keep both: an image's
+caption as alt text and again with the photo credit after it, a related story's headline
+once on its own and once with its section name ("Politics") in front. Neither line alone
+says much — a caption looks like a body sentence, a headline like a subheading — but the
+pair is unmistakable. Each rule is data: a name, the labels both lines may get, the
+pattern the *difference* between the two lines must match, and on which side that
+difference is. Where a rule allows several labels (a line repeated after a short name is
+a teaser card or a navigation item, never the article), the model chooses among them.
+
+The lines must be adjacent units of one paragraph (no blank line between them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import regex
+
+from .segment import Unit
+
+#: The shorter line of a pair must have at least this many characters.
+MIN_REPEAT_CHARS = 20
+#: The added credit or section name has at most this many characters.
+MAX_AFFIX_CHARS = 100
+
+
+@dataclass(frozen=True)
+class RepeatRule:
+    """Two adjacent lines, the longer being the shorter plus an ``affix`` that matches
+    ``pattern`` on the ``side`` given; both lines get one of ``labels``."""
+
+    name: str
+    labels: tuple[str, ...]
+    side: str  # "suffix" or "prefix": where the longer line adds its affix
+    pattern: regex.Pattern[str]
+    description: str
+    headline_only: bool = False
+    """The shorter line must not end like a sentence (teaser headlines do not)."""
+
+
+_CREDIT_MARK = (
+    r"(?:©|\(c\)|Copyright\b|Photo\b|Photos\b|Foto\b|Fotos\b|Bild\b|Image\b|Credit\b|"
+    r"Crédit\b|Source\b|Quelle\b|Imagen\b|Immagine\b|Getty\b|AFP\b|Reuters\b|AP\b|dpa\b|"
+    r"EPA\b|EFE\b|ANSA\b)"
+)
+
+REPEAT_RULES: tuple[RepeatRule, ...] = (
+    RepeatRule(
+        name="caption_repeated_with_credit",
+        labels=("caption",),
+        side="suffix",
+        pattern=regex.compile(rf"[\s\p{{Pd}}|/]*{_CREDIT_MARK}.*", regex.IGNORECASE),
+        description="a caption printed twice, the second time followed by a photo credit",
+    ),
+    RepeatRule(
+        name="teaser_repeated_with_section",
+        labels=("promo", "boilerplate"),
+        side="prefix",
+        # One to three capitalised words: the section or topic name of a teaser card.
+        pattern=regex.compile(r"\p{Lu}[\p{L}\p{M}'’.&-]*(?:\s+[\p{Lu}&][\p{L}\p{M}'’.&-]*){0,2}"),
+        description="a teaser headline printed twice, the second time after its section name",
+        headline_only=True,
+    ),
+)
+
+_SENTENCE_END = tuple(".!?…:;")
+
+
+def _affix(short: str, long: str, side: str) -> str | None:
+    """What ``long`` adds to ``short`` on ``side``, or None if it is not such a repeat."""
+    if side == "suffix" and long.startswith(short) and long[len(short)].isspace():
+        return long[len(short):].strip()
+    if side == "prefix" and long.endswith(short) and long[-len(short) - 1].isspace():
+        return long[: len(long) - len(short)].strip()
+    return None
+
+
+def match_repeats(units: Sequence[Unit]) -> list[RepeatRule | None]:
+    """The repeat rule that decides each unit, or None."""
+    found: list[RepeatRule | None] = [None] * len(units)
+    for i in range(len(units) - 1):
+        a, b = units[i], units[i + 1]
+        if a.paragraph != b.paragraph:
+            continue
+        first, second = a.text.strip(), b.text.strip()
+        if len(first) == len(second):
+            continue
+        short, long = (first, second) if len(first) < len(second) else (second, first)
+        if len(short) < MIN_REPEAT_CHARS or len(long) - len(short) > MAX_AFFIX_CHARS + 2:
+            continue
+        for rule in REPEAT_RULES:
+            if rule.headline_only and (short.endswith(_SENTENCE_END) or len(short.split()) < 4):
+                continue
+            affix = _affix(short, long, rule.side)
+            if affix and rule.pattern.fullmatch(affix):
+                found[i] = found[i + 1] = rule
+                break
+    return found

@@ -1,0 +1,166 @@
+"""The model file: safe to load, checked, and the same model after a round trip."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cleaner import Cleaner, ModelError
+from cleaner.modelfile import FORMAT_VERSION, load_model, save_model
+
+SHIPPED = Path(__file__).resolve().parent.parent / "models" / "cleaner.npz"
+
+
+def _rewrite(src: str, dst: Path, edit) -> None:
+    """Copy the model at ``src`` to ``dst`` with its metadata changed by ``edit``."""
+    with np.load(src, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    meta = json.loads(arrays["__meta__"].tobytes())
+    edit(meta, arrays)
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez_compressed(dst, **arrays)
+
+
+def test_round_trip_gives_the_same_predictions(tiny_model, articles, tmp_path):
+    model, meta = load_model(tiny_model)
+    copy = tmp_path / "copy.npz"
+    save_model(str(copy), model, meta["info"])
+    for text in articles.values():
+        a = Cleaner(tiny_model).classify(text)
+        b = Cleaner(copy).classify(text)
+        assert [r.label for r in a] == [r.label for r in b]
+        assert np.allclose([r.probabilities for r in a], [r.probabilities for r in b])
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ModelError, match="not found") as e:
+        Cleaner(tmp_path / "nope.npz")
+    assert "nope.npz" in str(e.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip at all", b"PK\x03\x04truncated"])
+def test_corrupt_file(tmp_path, content):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(content)
+    with pytest.raises(ModelError) as e:
+        Cleaner(bad)
+    assert "bad.npz" in str(e.value)
+
+
+def test_truncated_model(tiny_model, tmp_path):
+    data = Path(tiny_model).read_bytes()
+    bad = tmp_path / "cut.npz"
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError):
+        Cleaner(bad)
+
+
+def test_npz_without_metadata(tmp_path):
+    other = tmp_path / "other.npz"
+    np.savez(other, weights=np.zeros(3))
+    with pytest.raises(ModelError, match="not a cleaner model"):
+        Cleaner(other)
+
+
+def test_future_format_version_is_refused(tiny_model, tmp_path):
+    newer = tmp_path / "newer.npz"
+    _rewrite(tiny_model, newer, lambda meta, arrays: meta.update(format_version=FORMAT_VERSION + 1))
+    with pytest.raises(ModelError, match="version"):
+        Cleaner(newer)
+
+
+def test_other_label_set_is_refused(tiny_model, tmp_path):
+    other = tmp_path / "labels.npz"
+    _rewrite(tiny_model, other, lambda meta, arrays: meta.update(labels=["body", "junk"]))
+    with pytest.raises(ModelError, match="labels"):
+        Cleaner(other)
+
+
+def test_other_features_are_refused(tiny_model, tmp_path):
+    other = tmp_path / "features.npz"
+    _rewrite(tiny_model, other, lambda meta, arrays: meta["dense_names"].append("new"))
+    with pytest.raises(ModelError, match="features"):
+        Cleaner(other)
+
+
+def test_wrong_array_shapes_are_refused(tiny_model, tmp_path):
+    other = tmp_path / "shapes.npz"
+
+    def shrink(meta, arrays):
+        arrays["pass1_w1"] = arrays["pass1_w1"][:5]
+
+    _rewrite(tiny_model, other, shrink)
+    with pytest.raises(ModelError, match="incompatible"):
+        Cleaner(other)
+
+
+def test_pickled_objects_are_never_loaded(tiny_model, tmp_path):
+    # An object array in the file would need pickle to load; that could run code.
+    evil = tmp_path / "evil.npz"
+
+    def add_object(meta, arrays):
+        arrays["stage1_prior_"] = np.array([object()] * 7, dtype=object)
+
+    with np.load(tiny_model, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    add_object({}, arrays)
+    np.savez(evil, **arrays)
+    with pytest.raises(ModelError):
+        Cleaner(evil)
+    # And a plain pickle is not a model file either.
+    pickled = tmp_path / "model.pkl"
+    pickled.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    with pytest.raises(ModelError):
+        Cleaner(pickled)
+
+
+def test_model_file_holds_only_plain_arrays(tiny_model):
+    with zipfile.ZipFile(tiny_model) as z:
+        for name in z.namelist():
+            header = z.read(name)[:128]
+            assert b"|O" not in header, f"{name} is an object array"
+    with np.load(tiny_model, allow_pickle=False) as data:
+        for name in data.files:
+            assert data[name].dtype.kind in "fu", name
+
+
+def test_shipped_model_loads_and_has_a_card():
+    if not SHIPPED.exists():
+        pytest.skip("no shipped model yet")
+    model, meta = load_model(str(SHIPPED))
+    card = SHIPPED.with_suffix(".md").read_text(encoding="utf-8")
+    assert meta["info"]["command"] in card
+    assert meta["info"]["command"].startswith("cleaner train ")
+    assert "shingle F1" in card
+
+
+def test_shipped_model_reference_predictions():
+    """The shipped model gives the predictions recorded when it was trained, whatever
+    scikit-learn and numpy are installed (prediction uses plain arrays only)."""
+    reference = SHIPPED.with_name("reference.json")
+    if not SHIPPED.exists() or not reference.exists():
+        pytest.skip("no shipped model yet")
+    expected = json.loads(reference.read_text(encoding="utf-8"))
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    from cleaner.fixture_format import read_fixture
+
+    cleaner = Cleaner(SHIPPED)
+    for name, rows in expected.items():
+        text = read_fixture(str(fixtures / name)).text
+        got = cleaner.classify(text)
+        assert [r.label for r in got] == [row[0] for row in rows], name
+        assert np.allclose([r.probability for r in got], [row[1] for row in rows], atol=1e-4)
+
+
+def test_save_is_atomic_on_failure(tiny_model, tmp_path):
+    model, meta = load_model(tiny_model)
+    target = tmp_path / "missing-dir" / "m.npz"
+    with pytest.raises(ModelError):
+        save_model(str(target), model)
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
