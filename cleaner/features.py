@@ -369,10 +369,11 @@ def _units_holding(text: str, needles: Iterable[str], starts: list[int]) -> np.n
 
 
 #: Memoised crc32 of feature strings (unlike ``hash()``, the same in every process), by
-#: kind; each is emptied when it outgrows _HASH_CACHE_MAX entries (about 100 bytes each),
-#: which bounds memory on long runs.
-_HASH_CACHE_MAX = 1 << 19
-_CACHES: dict[str, dict] = {kind: {} for kind in ("word", "^", "$", "^2", "<", ">")}
+#: kind; each is emptied when it outgrows its limit (entries take 100-150 bytes), which
+#: bounds them to about 150 MB together on the longest runs.
+_HASH_CACHE_MAX = {"word": 1 << 19, "^": 1 << 17, "$": 1 << 17, "^2": 1 << 17, "<": 1 << 17,
+                   ">": 1 << 17}
+_CACHES: dict[str, dict] = {kind: {} for kind in _HASH_CACHE_MAX}
 
 
 def _cached(kind: str, keys: Sequence, value: Callable[[Any], int]) -> np.ndarray:
@@ -381,7 +382,7 @@ def _cached(kind: str, keys: Sequence, value: Callable[[Any], int]) -> np.ndarra
     out = np.fromiter(map(cache.get, keys, itertools.repeat(-1)), np.int64, len(keys))
     missing = np.flatnonzero(out < 0)
     if len(missing):
-        if len(cache) > _HASH_CACHE_MAX:
+        if len(cache) > _HASH_CACHE_MAX[kind]:
             cache.clear()
         for i in missing.tolist():
             key = keys[i]

@@ -111,3 +111,15 @@ def test_title_pass_leaves_documents_that_have_a_title_or_no_candidate():
     assert [LABELS[i] for i in decide(unlikely, [-1, -1], [None, None])] == ["body", "body"]
     after_body = _p({"body": 0.99}, {"body": 0.5, "title": 0.4})
     assert [LABELS[i] for i in decide(after_body, [-1, -1], [None, None])] == ["body", "body"]
+
+
+def test_teaser_pair_inside_the_article_is_promo_and_amid_a_menu_is_the_models_choice():
+    teaser = next(r for r in REPEAT_RULES if r.name == "teaser_repeated_with_section")
+    pair = [{"boilerplate": 0.6, "promo": 0.4}, {"boilerplate": 0.6, "promo": 0.4}]
+    inside = _p({"body": 0.9}, *pair, {"body": 0.9})
+    repeats = [None, teaser, teaser, None]
+    got = [LABELS[i] for i in decide(inside, [-1] * 4, repeats)]
+    assert got == ["body", "promo", "promo", "body"]
+    menu = _p({"boilerplate": 0.9}, *pair, {"body": 0.9})
+    got = [LABELS[i] for i in decide(menu, [-1] * 4, repeats)]
+    assert got[1:3] == ["boilerplate", "boilerplate"]
