@@ -385,6 +385,12 @@ def _wait_for(predicate, seconds: float = 120.0) -> bool:
     return False
 
 
+def _default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("jobs, signame", [
     ("1", "SIGINT"), ("2", "SIGINT"), ("1", "SIGTERM"), ("2", "SIGTERM"),
 ])

@@ -164,3 +164,19 @@ def test_save_is_atomic_on_failure(tiny_model, tmp_path):
         save_model(str(target), model)
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cleaning_does_not_import_scikit_learn():
+    """Prediction is numpy only: the shipped model cannot depend on how a scikit-learn
+    release pickles or computes its estimators."""
+    import subprocess
+    import sys
+
+    code = ("import sys, cleaner; cleaner.Cleaner(sys.argv[1]).clean('Some text.\\n'); "
+            "print('sklearn' in sys.modules)")
+    model = str(SHIPPED) if SHIPPED.exists() else None
+    if model is None:
+        pytest.skip("no shipped model yet")
+    out = subprocess.run([sys.executable, "-c", code, model], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
