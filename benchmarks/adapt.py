@@ -75,7 +75,7 @@ def main() -> int:
     print(f"base model trained in {time.perf_counter() - t:.0f} s")
     Xn, yn = featurize_docs(new)
     t = time.perf_counter()
-    adapted = base.adapt(Xn, yn)
+    adapted = base.adapt(Xn, yn, groups=[d.group for d in new])
     print(f"adapted in {time.perf_counter() - t:.1f} s")
     scratch = LineClassifier(n_folds=2).fit(Xn, yn, [d.group for d in new])
 

@@ -1,10 +1,11 @@
 """Units -> numbers: dense measures of each unit and its neighbours, and hashed n-grams.
 
-Speed matters (the cleaner must handle 10+ MB/s), so nearly all work is done once per
-document, not once per unit or token: the units are joined into one string, which is
-lowercased, tokenised and classified character by character with numpy lookup tables;
-per-unit counts are differences of one cumulative sum. What is left in Python per unit is a
-few C-level ``map`` calls. The dense columns are listed in ``DENSE_NAMES``.
+Speed matters (the cleaner must handle 10+ MB/s), so the work is done per document, or per
+batch of documents (``featurize_many``), not per unit or token: the units are joined into
+one string, which is lowercased, tokenised and classified character by character with
+numpy lookup tables, and per-unit counts are differences of cumulative sums. What is left
+in Python is one memoised dict lookup per token (its crc32 and stopword flag) and a few
+C-level ``map`` calls per unit. The dense columns are listed in ``DENSE_NAMES``.
 
 A trained model depends on these exact values: any change here must leave ``featurize``
 and ``hashed`` outputs unchanged (or the model be retrained).
@@ -17,9 +18,8 @@ import itertools
 import re
 import unicodedata
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -97,10 +97,13 @@ _SEPARATORS = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\x10"
 
 @lru_cache(maxsize=1)
 def _bmp() -> str:
+    """Every BMP character, in order: the tables are made with one C-level map over it."""
     return "".join(map(chr, range(_BMP)))
 
 
+@cache
 def _is(method: Callable[[str], bool]) -> np.ndarray:
+    """``method(c)`` of every BMP character (shared by the tables: do not modify)."""
     return np.fromiter(map(method, _bmp()), bool, _BMP)
 
 
@@ -108,7 +111,7 @@ def _is(method: Callable[[str], bool]) -> np.ndarray:
 def char_table() -> np.ndarray:
     """Class flags of every BMP code point (characters above it count as "other")."""
     alpha, upper, digit = _is(str.isalpha), _is(str.isupper), _is(str.isdigit)
-    space = _is(str.isspace)
+    space = _is(str.isspace).copy()
     space[[0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]] = True
     punct = np.fromiter((c[0] in "PS" for c in map(unicodedata.category, _bmp())), bool, _BMP)
     end = np.zeros(_BMP, bool)
@@ -143,6 +146,7 @@ def _text_fields() -> np.ndarray:
 
 
 def _joined_code(c: str) -> int:
+    """_joined_codes of one character (for those above the BMP)."""
     word = _J_WORD if c.isalnum() or c == "_" else 0
     if c.isupper():
         return word | _J_UPPER
@@ -153,7 +157,9 @@ def _joined_code(c: str) -> int:
 
 @lru_cache(maxsize=1)
 def _joined_codes() -> np.ndarray:
-    word = _is(str.isalnum)
+    """Word and case code of every BMP character, as the \\w regex and str.isupper,
+    islower and istitle see it."""
+    word = _is(str.isalnum).copy()
     word[ord("_")] = True
     case = np.select([_is(str.isupper), _is(str.islower), _is(str.istitle)],
                      [_J_UPPER, _J_LOWER, _J_TITLE], 0)
@@ -178,6 +184,7 @@ def _joined_fields() -> np.ndarray:
 
 
 def _edge_flags(c: str) -> int:
+    """_edge_table of one character (for those above the BMP, and stripped units)."""
     flags = (c.isupper() * _E_UPPER | c.islower() * _E_LOWER | c.isdigit() * _E_DIGIT
              | c.isalnum() * _E_ALNUM | c.isspace() * _E_SPACE)
     return flags | sum(flag for flag, chars in _E_CHARS.items() if c in chars)
@@ -187,12 +194,13 @@ def _edge_flags(c: str) -> int:
 def _lower_table() -> np.ndarray:
     """str.lower of every BMP code point whose lowercase is one character (all but
     U+0130; the context-dependent final sigma of U+03A3 is not covered either)."""
-    lowered = [c.lower() for c in _bmp()]
-    return np.array([ord(c) if len(c) == 1 else 0 for c in lowered], np.uint32)
+    chars = _bmp().replace("\u0130", "\0")
+    return np.fromiter(map(ord, map(str.lower, chars)), np.uint32, _BMP)
 
 
 @lru_cache(maxsize=1)
 def _edge_table() -> np.ndarray:
+    """What the first or last character of a unit tells, for every BMP character."""
     table = (_is(str.isupper) * _E_UPPER | _is(str.islower) * _E_LOWER
              | _is(str.isdigit) * _E_DIGIT | _is(str.isalnum) * _E_ALNUM
              | _is(str.isspace) * _E_SPACE).astype(np.uint16)
@@ -213,6 +221,7 @@ def _lookup(table: np.ndarray, cps: np.ndarray, exact: Callable[[str], int]) -> 
 
 
 def _codepoints(text: str) -> np.ndarray:
+    """The code points of ``text`` (lone surrogates included) as a uint32 array."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
@@ -347,12 +356,6 @@ def _pick(seq: list[str], idx: np.ndarray, ok: np.ndarray) -> list[str]:
     return list(map(ext.__getitem__, np.where(ok, idx, len(seq)).tolist()))
 
 
-def _repeats(values: list[str]) -> np.ndarray:
-    """log of how often each value occurs in ``values``."""
-    counts = Counter(values)
-    return np.log(np.fromiter(map(counts.__getitem__, values), np.float32, len(values)))
-
-
 def _units_holding(text: str, needles: Iterable[str], starts: list[int]) -> np.ndarray:
     """Which units (starting at ``starts`` in ``text``) hold one of ``needles``; one
     ``find`` per unit that does, none for those that do not."""
@@ -417,14 +420,17 @@ def _grouped_window_mean(
     return ((cum[hi] - cum[lo]) / (hi - lo)[:, None]).astype(np.float32)
 
 
-def _counts_within(doc: np.ndarray, values: Sequence) -> np.ndarray:
-    """For each i, how many j of the same document have values[j] == values[i]."""
+def _ids(values: Sequence) -> np.ndarray:
+    """A number for each value: equal values, equal numbers (below len(values))."""
+    first: dict = {}
+    return np.fromiter(map(first.setdefault, values, itertools.count()), np.int64, len(values))
+
+
+def _counts_within(doc: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """For each i, how many j of the same document have ids[j] == ids[i]."""
     if not len(doc) or doc[0] == doc[-1]:  # one document
-        counts = Counter(values)
-        return np.fromiter(map(counts.__getitem__, values), np.int64, len(values))
-    ids: dict = {}
-    value_id = np.fromiter(map(ids.setdefault, values, itertools.count()), np.int64, len(doc))
-    _, inverse, counts = np.unique(doc * (len(doc) + 1) + value_id, return_inverse=True,
+        return np.bincount(ids)[ids]
+    _, inverse, counts = np.unique(doc * (len(doc) + 1) + ids, return_inverse=True,
                                    return_counts=True)
     return counts[inverse]
 
@@ -496,8 +502,9 @@ def featurize_many(
     first[blank] = last[blank] = 0
 
     # Tokens: \w runs of the lowercased text, which (but for U+0130, whose lowercase is
-    # two characters) lines up with the joined text character by character.
-    # Lowercasing by table is str.lower but for U+0130, U+03A3 and code points above the BMP.
+    # two characters) lines up with the joined text character by character. Lowercasing
+    # by table is str.lower but for U+0130, U+03A3 (final sigma) and code points above the
+    # BMP; the separators keep str.lower from looking across units.
     if in_bmp and not (cps == 0x130).any() and not (cps == 0x3A3).any():
         low = _lower_table().take(cps)
         lowered = low.tobytes().decode("utf-32-le", "surrogatepass")
@@ -602,17 +609,20 @@ def featurize_many(
     blank_after[:-1] = blank_before[1:]
     own[:, col["blank_before"]] = blank_before
     own[:, col["blank_after"]] = blank_after
-    if (par < par[unit_start]).any():  # as np.bincount would
+    if (par < par[unit_start]).any():  # as np.bincount does for one document
         raise ValueError("a unit's paragraph is before its document's first one")
-    own[:, col["log_paragraph_units"]] = np.log1p(_counts_within(doc, par.tolist()))
+    if len(docs) == 1:
+        par_sizes = np.bincount(par - par[0])[par - par[0]]
+    else:
+        par_sizes = _counts_within(doc, _ids(par.tolist()))
+    own[:, col["log_paragraph_units"]] = np.log1p(par_sizes)
     row = np.arange(n)
     first_in_par = np.maximum.accumulate(np.where(blank_before, row, 0))
     in_par = (row - first_in_par).astype(np.float32)
     own[:, col["index_in_paragraph"]] = np.minimum(in_par, 10) / 10
 
-    own[:, col["log_duplicates"]] = np.log(_counts_within(doc, keys).astype(np.float32))
-    key_ids: dict[str, int] = {}
-    ids = np.fromiter(map(key_ids.setdefault, keys, itertools.count()), np.int64, n)
+    ids = _ids(keys)
+    own[:, col["log_duplicates"]] = np.log(_counts_within(doc, ids).astype(np.float32))
     key_len = np.fromiter(map(len, keys), np.int64, n)
     # Neighbours at distance 1 and 2 in the same document: (left, right) pairs.
     index = np.arange(n)
@@ -653,9 +663,9 @@ def featurize_many(
     first_words = _pick(words, word_start, has_words)
     last_words = _pick(words, word_end - 1, has_words)
     own[:, col["log_first_word_repeats"]] = np.log(
-        _counts_within(doc, first_words).astype(np.float32))
+        _counts_within(doc, _ids(first_words)).astype(np.float32))
     own[:, col["log_last_word_repeats"]] = np.log(
-        _counts_within(doc, last_words).astype(np.float32))
+        _counts_within(doc, _ids(last_words)).astype(np.float32))
     # A run of units of the same shape (a list of links, a teaser grid) is rarely prose.
     shape = np.minimum(n_words, 12) + 100 * own[:, col["end_terminal"]]
     new_run = np.ones(n, bool)

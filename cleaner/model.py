@@ -29,6 +29,8 @@ ADAPT_EPOCHS = 5
 ADAPT_LEARNING_RATE = 1e-3
 #: How much one new labelled unit counts in stage 1, against one of the original data.
 ADAPT_COUNT_WEIGHT = 20.0
+#: Folds of the new documents when adapting: stage 2 learns from out-of-fold stage 1.
+ADAPT_FOLDS = 5
 _BODY = LABEL_INDEX["body"]
 
 
@@ -289,6 +291,7 @@ class LineClassifier:
         epochs: int = ADAPT_EPOCHS,
         learning_rate: float = ADAPT_LEARNING_RATE,
         count_weight: float = ADAPT_COUNT_WEIGHT,
+        groups: Sequence[str] | None = None,
         **ignored: object,
     ) -> LineClassifier:
         """A copy of this fitted model, trained further on new labelled documents.
@@ -296,7 +299,10 @@ class LineClassifier:
         Stage 1 adds the new data's n-gram counts (weighted up, as they are few) to the
         counts it was built from; stage 2 starts from the current weights and takes a few
         small steps on the new data only. So it learns the new sites' patterns while
-        staying close to what it knew, without needing the original training data.
+        staying close to what it knew, without needing the original training data. As in
+        ``fit``, stage 2 learns from stage-1 probabilities of documents whose counts it
+        has not seen (leave-group-out over the new documents): trained on stage 1's
+        in-sample probabilities it would learn to trust stage 1 too much.
         """
         target = np.array([LABEL_INDEX[label] for labels in y for label in labels], np.int64)
         if len(target) == 0:
@@ -307,12 +313,24 @@ class LineClassifier:
         all_classes = np.arange(len(LABELS))
         rng = np.random.RandomState(self.random_state)
 
-        counts, prior = self._count_stage1(hashed(X, self.n_hash_bits), target, weights)
+        H = hashed(X, self.n_hash_bits)
+        counts, prior = self._count_stage1(H, target, weights)
         new.stage1_counts_ = new.stage1_counts_ + count_weight * counts
         new.stage1_prior_ = new.stage1_prior_ + count_weight * prior
 
         offsets = np.cumsum([0] + [len(d) for d in X])
-        proba = new.stage1_proba(X)
+        groups = list(groups) if groups is not None else [str(i) for i in range(len(X))]
+        # Folds of whole groups (at most ADAPT_FOLDS), each scored by the others' counts.
+        group_index = np.unique(groups, return_inverse=True)[1]
+        row_group = np.repeat(group_index % ADAPT_FOLDS, np.diff(offsets))
+        proba = np.zeros((len(target), len(LABELS)), np.float32)
+        for g in np.unique(row_group):
+            out = row_group == g
+            held_counts, held_prior = self._count_stage1(H[out], target[out], weights[out])
+            table, log_prior = self._evidence(
+                new.stage1_counts_ - count_weight * held_counts,
+                new.stage1_prior_ - count_weight * held_prior)
+            proba[out] = _softmax(np.asarray(H[out] @ table) + log_prior)
         for i, net in enumerate(self.stages_):
             X2 = new._stage2_matrix(X, proba, offsets)
             mlp = new._mlp(batch_size=256, learning_rate_init=learning_rate,

@@ -138,7 +138,7 @@ def train(
     groups = [doc.group for doc in train_docs]
     if init is not None:
         base, _ = load_model(init)
-        model = base.adapt(X, y, **(params or {}))
+        model = base.adapt(X, y, groups=groups, **(params or {}))
         log(f"adapted {init} to the new labels")
     else:
         model = LineClassifier(**(params or {})).fit(X, y, groups, doc_weights)
