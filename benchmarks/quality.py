@@ -32,7 +32,7 @@ def main() -> int:
     if not all(os.path.exists(p) for p in args.data):
         print(f"no data at {args.data}", file=sys.stderr)
         return 1
-    docs = [doc for path in args.data for doc in read_labelled(path)]
+    docs = list(read_labelled(args.data))
     cleaner = Cleaner(args.model)
     start = time.perf_counter()
     result = evaluate(cleaner, docs)

@@ -104,14 +104,18 @@ class Cleaner:
         """Results for given ``units`` of ``text`` (e.g. one per labelled line)."""
         if not units:
             return []
+        labels, names, repeats, proba = self._decide(text, units)
+        return [
+            self._result(*args) for args in zip(units, labels, names, repeats, proba)
+        ]
+
+    def _decide(self, text: str, units: Sequence[Unit]):
+        """Label index, line rule, repeat rule and model probabilities of every unit."""
         names, feats = prepare(text, units)
         proba = self.model.predict_proba([feats])[0]
         repeats = match_repeats(units)
         rule_labels = [_RULE_INDEX[name] if name else -1 for name in names]
-        labels = decide(proba, rule_labels, repeats)
-        return [
-            self._result(*args) for args in zip(units, labels, names, repeats, proba)
-        ]
+        return decide(proba, rule_labels, repeats), names, repeats, proba
 
     def _result(
         self, unit: Unit, label: int, rule: str | None, repeat: RepeatRule | None,
@@ -131,9 +135,16 @@ class Cleaner:
     def clean(self, text: str, keep: Sequence[str] | None = None) -> str:
         """The units of ``text`` whose label is in ``keep`` (default: this Cleaner's),
         in their original order and spelling, one blank line between paragraphs."""
-        chosen = set(check_labels(keep) if keep is not None else self.keep)
-        results = self.classify(text)
-        return join_units(text, [r.unit for r in results if r.label in chosen])
+        chosen = {LABEL_INDEX[label] for label in
+                  (check_labels(keep) if keep is not None else self.keep)}
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        units = segment(text)
+        if not units:
+            return ""
+        # No per-unit results to build: only the labels are needed.
+        labels = self._decide(text, units)[0]
+        return join_units(text, [u for u, label in zip(units, labels) if label in chosen])
 
     def clean_and_explain(
         self, text: str, keep: Sequence[str] | None = None

@@ -85,6 +85,9 @@ def read_labelled(paths: Iterable[str]) -> Iterator[LabelledDoc]:
     from .corpus_format import read_corpus
     from .fixture_format import read_fixture
 
+    if isinstance(paths, (str, os.PathLike)):  # one path, not an iterable of characters
+        paths = [os.fspath(paths)]
+
     for path in expand_paths(paths):
         if not os.path.exists(path):
             raise DataError("no such file", path)
