@@ -56,6 +56,16 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return z
 
 
+def _fold_rows(offsets: np.ndarray, groups: Sequence[str], n_folds: int):
+    """(training rows, held-out rows) of each fold, whole documents of a group together."""
+    from sklearn.model_selection import GroupKFold
+
+    doc_index = np.arange(len(offsets) - 1)
+    for train_docs, test_docs in GroupKFold(n_splits=n_folds).split(doc_index, groups=groups):
+        yield (np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in train_docs]),
+               np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in test_docs]))
+
+
 def _forward(net: tuple[np.ndarray, ...], X2: np.ndarray) -> np.ndarray:
     """Label probabilities from a one-hidden-layer ReLU network stored as plain arrays."""
     w1, b1, w2, b2 = net
@@ -164,7 +174,6 @@ class LineClassifier:
         """Fit on documents ``X`` with per-unit labels ``y``. ``groups`` keeps renderings
         of one page in one cross-validation fold; ``sample_weight`` (one per document)
         multiplies the weights of that document's units."""
-        from sklearn.model_selection import GroupKFold
 
         if len(X) != len(y):
             raise ValueError("X and y hold different numbers of documents")
@@ -192,14 +201,7 @@ class LineClassifier:
         n_folds = min(self.n_folds, len(set(groups)))
         oof = np.zeros((len(target), len(LABELS)), np.float32)
         if n_folds >= 2:
-            doc_index = np.arange(len(X))
-            for train_docs, test_docs in GroupKFold(n_splits=n_folds).split(
-                doc_index, groups=groups
-            ):
-                rows_train = np.concatenate(
-                    [np.arange(offsets[i], offsets[i + 1]) for i in train_docs])
-                rows_test = np.concatenate(
-                    [np.arange(offsets[i], offsets[i + 1]) for i in test_docs])
+            for rows_train, rows_test in _fold_rows(offsets, groups, n_folds):
                 table, log_prior = self._evidence(*self._count_stage1(
                     H[rows_train], target[rows_train], weights[rows_train]))
                 oof[rows_test] = _softmax(np.asarray(H[rows_test] @ table) + log_prior)
@@ -252,17 +254,8 @@ class LineClassifier:
 
     def _oof_mlp(self, X2, target, weights, groups, offsets, n_folds) -> np.ndarray:
         """Out-of-fold probabilities of a stage-2 network, for the next pass to learn from."""
-        from sklearn.model_selection import GroupKFold
-
         proba = np.zeros((len(target), len(LABELS)), np.float32)
-        doc_index = np.arange(len(offsets) - 1)
-        for train_docs, test_docs in GroupKFold(n_splits=n_folds).split(
-            doc_index, groups=groups
-        ):
-            rows_train = np.concatenate(
-                [np.arange(offsets[i], offsets[i + 1]) for i in train_docs])
-            rows_test = np.concatenate(
-                [np.arange(offsets[i], offsets[i + 1]) for i in test_docs])
+        for rows_train, rows_test in _fold_rows(offsets, groups, n_folds):
             net = self._net(self._mlp().fit(
                 X2[rows_train], target[rows_train], sample_weight=weights[rows_train]))
             proba[rows_test] = _forward(net, X2[rows_test])

@@ -78,3 +78,53 @@ def test_train_weighted_data(capsys, tmp_path):
                          "-o", tmp_path / "x.npz")
     assert code == 2 and "positive weight" in err
     assert_no_traceback(err)
+
+
+def test_training_is_deterministic(tmp_path):
+    """Same data and seed, same model: every array of the file is identical."""
+    import warnings
+
+    import numpy as np
+
+    from cleaner.train import train
+
+    models = []
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter=10
+            result = train([str(FIXTURES_DIR)], holdout=0,
+                           params={"n_hash_bits": 12, "max_iter": 10, "n_folds": 2})
+        models.append(result.model.to_arrays())
+    assert models[0].keys() == models[1].keys()
+    for name in models[0]:
+        assert np.array_equal(models[0][name], models[1][name]), name
+
+
+def test_adapt_learns_new_labels_without_forgetting(tiny_model):
+    """Updating with a document's labels moves the model towards them, and leaves the
+    other documents' predictions mostly as they were."""
+    import warnings
+
+    from cleaner.fixture_format import read_fixture
+    from cleaner.modelfile import load_model
+    from cleaner.train import featurize_docs
+
+    base, _ = load_model(tiny_model)
+    docs = [read_fixture(str(p)) for p in sorted(FIXTURES_DIR.glob("*.tsv"))]
+    new, rest = docs[:1], docs[1:]
+    # Teach it something the fixtures never say: this document is all boilerplate.
+    relabelled = [type(new[0])(new[0].id, new[0].lines,
+                               ["boilerplate" if label else "" for label in new[0].labels],
+                               new[0].meta)]
+    X, y = featurize_docs(relabelled)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        adapted = base.adapt(X, y, epochs=3)
+
+    def accuracy(model, docs_):
+        Xd, yd = featurize_docs(docs_)
+        pairs = [(p, g) for ps, gs in zip(model.predict(Xd), yd) for p, g in zip(ps, gs)]
+        return sum(p == g for p, g in pairs) / len(pairs)
+
+    assert accuracy(adapted, relabelled) > accuracy(base, relabelled)
+    assert accuracy(adapted, rest) > accuracy(base, rest) - 0.1
