@@ -414,6 +414,9 @@ def test_real_ctrl_c(tmp_path, articles, jobs, signame):
         [sys.executable, "-m", "cleaner", "clean", str(src), "--out-dir", str(out_dir),
          "-j", jobs],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        # A shell running in the background (as CI may) starts its children with SIGINT
+        # ignored; give this one the default, as a user's Ctrl-C at a terminal finds it.
+        preexec_fn=_default_sigint,
     )
     try:
         # Interrupt once z.jsonl's output has been started (a temporary file exists).
