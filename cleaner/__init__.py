@@ -14,5 +14,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_KEEP", "DEFINITIONS", "LABELS", "Cleaner", "CleanerError", "DataError",
-    "LineResult", "ModelError", "classify", "clean", "default_model_path",
+    "LineResult", "ModelError", "classify", "clean", "clean_many", "default_model_path",
 ]

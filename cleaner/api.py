@@ -155,9 +155,16 @@ class Cleaner:
         return join_units(text, [r.unit for r in results if r.label in chosen]), results
 
     def clean_many(
-        self, texts: Iterable[str], keep: Sequence[str] | None = None
+        self, texts: Iterable[str], keep: Sequence[str] | None = None, n_jobs: int = 1
     ) -> list[str]:
-        return [self.clean(text, keep) for text in texts]
+        """``clean`` every text, in input order, on ``n_jobs`` processes (``-1``: all
+        cores); this model is sent to each worker once. The result does not depend on
+        ``n_jobs``."""
+        if n_jobs == 1:
+            return [self.clean(text, keep) for text in texts]
+        from .parallel import clean_many
+
+        return clean_many(texts, keep if keep is not None else self.keep, n_jobs, model=self)
 
 
 _default: Cleaner | None = None

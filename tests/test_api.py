@@ -99,3 +99,11 @@ def test_cleaner_is_safe_to_share_between_threads(page):
 def test_text_must_be_str():
     with pytest.raises(TypeError):
         clean(b"bytes")  # type: ignore[arg-type]
+
+
+def test_cleaner_clean_many_in_parallel_matches_clean(articles):
+    cleaner = Cleaner()
+    texts = list(articles.values())[:4]
+    assert cleaner.clean_many(texts, n_jobs=2) == [cleaner.clean(t) for t in texts]
+    assert cleaner.clean_many(texts, keep=("body",)) == [
+        cleaner.clean(t, keep=("body",)) for t in texts]
