@@ -4,7 +4,9 @@ Stage 1 is a Naive-Bayes model over each unit's hashed n-grams: it reads the wor
 Stage 2 is a small neural network (``MLPClassifier``) over the dense measures plus the
 stage-1 probabilities of the unit and its neighbours: it reads the page's layout, so that a
 sentence-like line inside a block of links is not called body. Stage 2 is trained on
-out-of-fold stage-1 predictions, so it learns how stage 1 behaves on unseen pages.
+out-of-fold stage-1 predictions, so it learns how stage 1 behaves on unseen pages. With
+``passes=2`` a further network of the same kind reads stage 2's probabilities (measured:
++0.003 shingle F1 for 6.6x the training time, so the shipped model uses one pass).
 
 Prediction needs only numpy: the fitted weights are plain arrays (see ``to_arrays``), so a
 model file never holds code and keeps working across scikit-learn releases.
