@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from .api import Cleaner, default_model_path
+from .api import Cleaner, LineResult, default_model_path
 from .labels import DEFAULT_KEEP, check_labels
 
 #: Worker threads for numpy/BLAS inside each process: one, as the processes are the
@@ -98,8 +98,10 @@ def cleaner_for(model_path: str) -> Cleaner:
     return cleaner
 
 
-def clean_one(cleaner: Cleaner, text: str, keep: Sequence[str], units: bool) -> DocResult:
-    cleaned, results = cleaner.clean_and_explain(text, keep)
+def summarize(
+    cleaned: str, results: Sequence[LineResult], keep: Sequence[str], units: bool
+) -> DocResult:
+    """A document's cleaned text with what was kept and dropped, by label."""
     kept: Counter[str] = Counter()
     dropped: Counter[str] = Counter()
     kept_chars = total_chars = 0
@@ -129,7 +131,8 @@ def clean_batch(
         cleaner = _given
     else:
         cleaner = cleaner_for(model)
-    return [clean_one(cleaner, text, keep, units) for text in texts]
+    return [summarize(cleaned, results, keep, units)
+            for cleaned, results in cleaner.clean_and_explain_many(texts, keep)]
 
 
 def resolve_model(model: str | os.PathLike[str] | Cleaner | None) -> str | Cleaner:

@@ -107,3 +107,16 @@ def test_cleaner_clean_many_in_parallel_matches_clean(articles):
     assert cleaner.clean_many(texts, n_jobs=2) == [cleaner.clean(t) for t in texts]
     assert cleaner.clean_many(texts, keep=("body",)) == [
         cleaner.clean(t, keep=("body",)) for t in texts]
+
+
+def test_batched_calls_give_what_one_at_a_time_gives(articles):
+    cleaner = Cleaner()
+    texts = list(articles.values()) + ["", "   \n", "One line only."]
+    assert cleaner.clean_many(texts) == [cleaner.clean(t) for t in texts]
+    many = cleaner.classify_many(texts)
+    for text, results in zip(texts, many):
+        single = cleaner.classify(text)
+        assert [(r.unit, r.label, r.decided_by) for r in results] == [
+            (r.unit, r.label, r.decided_by) for r in single]
+    with pytest.raises(TypeError):
+        cleaner.clean_many([b"bytes"])

@@ -138,7 +138,7 @@ def test_keyboard_interrupt_mid_batch(capsys, monkeypatch, tmp_path, articles):
         (src / f"doc{i}.txt").write_text(articles["en-news-fullpage"], encoding="utf-8")
     write_jsonl(src / "z.jsonl", [{"text": articles["de-news-fullpage"]}] * 5)
     original = {p.name: p.read_bytes() for p in src.iterdir()}
-    real = cleaner.parallel.clean_one
+    real = cleaner.parallel.summarize
     calls = {"n": 0}
 
     def interrupted(*args, **kwargs):
@@ -147,7 +147,7 @@ def test_keyboard_interrupt_mid_batch(capsys, monkeypatch, tmp_path, articles):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cleaner.parallel, "clean_one", interrupted)
+    monkeypatch.setattr(cleaner.parallel, "summarize", interrupted)
     monkeypatch.setattr("cleaner.batch.BATCH_DOCS", 1)  # write outputs as we go
     out_dir = tmp_path / "out"
     code, _, err = run(capsys, "clean", src, "--out-dir", out_dir)
