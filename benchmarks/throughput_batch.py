@@ -15,9 +15,9 @@ Usage:
     python benchmarks/throughput_batch.py --gb 0.05 --gz --jobs 1,2
 
 Time: every run reads the whole input, so the total is about 1.1 x (size / MB/s of -j 1 +
-size / MB/s of -j 2). With the tiny model on a busy 2-core machine (0.4 MB/s with -j 1,
-0.5 MB/s with -j 2) 0.1 GB took 9 minutes; 0.2 GB takes about 20, and --gb 2 some hours
-(and about 8 GB of disk). MB/s are of uncompressed JSONL, also with --gz.
+size / MB/s of -j 2). With the shipped model on a 2-core machine, ``--gb 2 --flat-fraction
+0.05`` took 30 minutes (2.10 MB/s with -j 1, 3.90 MB/s with -j 2) and needs about 8 GB of
+disk. MB/s are of uncompressed JSONL, also with --gz.
 
 The model: ``$CLEANER_MODEL`` if set, else the shipped ``models/cleaner.npz``, else a small
 model trained here on ``fixtures/`` (as the tests' ``tiny_model`` fixture is). Work files go
