@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .api import Cleaner, prepare
+from .api import BATCH_SIZE, Cleaner, prepare_many
 from .errors import DataError
 from .evaluate import Evaluation, evaluate
 from .features import DocFeatures
@@ -34,12 +34,13 @@ class TrainingResult:
 
 
 def featurize_docs(docs: Sequence[LabelledDoc]) -> tuple[list[DocFeatures], list[list[str]]]:
-    """Features and per-unit labels of labelled documents (one unit per labelled line)."""
-    X, y = [], []
-    for doc in docs:
-        text, units = units_of_lines(doc.lines, doc.labels)
-        X.append(prepare(text, units)[1])
-        y.append([label for label in doc.labels if label])
+    """Features and per-unit labels of labelled documents (one unit per labelled line),
+    computed in batches (see ``prepare_many``)."""
+    X: list[DocFeatures] = []
+    y = [[label for label in doc.labels if label] for doc in docs]
+    for start in range(0, len(docs), BATCH_SIZE):
+        batch = [units_of_lines(doc.lines, doc.labels) for doc in docs[start:start + BATCH_SIZE]]
+        X += [feats for _, feats in prepare_many(batch)]
     return X, y
 
 
