@@ -122,10 +122,11 @@ class Cleaner:
         """Results for given ``units`` of ``text`` (e.g. one per labelled line)."""
         if not units:
             return []
-        labels, names, repeats, proba = self._decide(text, units)
-        return [
-            self._result(*args) for args in zip(units, labels, names, repeats, proba)
-        ]
+        return self._results(units, self._decide(text, units))
+
+    def _results(self, units: Sequence[Unit], decided) -> list[LineResult]:
+        labels, names, repeats, proba = decided
+        return [self._result(*args) for args in zip(units, labels, names, repeats, proba)]
 
     def _decide(self, text: str, units: Sequence[Unit]):
         """Label index, line rule, repeat rule and model probabilities of every unit."""
@@ -153,9 +154,7 @@ class Cleaner:
             if not units:
                 results.append([])
                 continue
-            labels, names, repeats, proba = next(decided)
-            results.append([self._result(*args)
-                            for args in zip(units, labels, names, repeats, proba)])
+            results.append(self._results(units, next(decided)))
         return results
 
     def _result(
@@ -189,9 +188,7 @@ class Cleaner:
         self, text: str, keep: Sequence[str] | None = None
     ) -> tuple[str, list[LineResult]]:
         """The cleaned text and the per-unit results it was made from."""
-        chosen = set(check_labels(keep) if keep is not None else self.keep)
-        results = self.classify(text)
-        return join_units(text, [r.unit for r in results if r.label in chosen]), results
+        return self.clean_and_explain_many([text], keep)[0]
 
     def clean_and_explain_many(
         self, texts: Sequence[str], keep: Sequence[str] | None = None

@@ -315,6 +315,8 @@ class LineClassifier:
         counts, prior = self._count_stage1(H, target, weights)
         new.stage1_counts_ = new.stage1_counts_ + count_weight * counts
         new.stage1_prior_ = new.stage1_prior_ + count_weight * prior
+        if epochs <= 0:  # stage 2 stays as it is: nothing more to compute
+            return new
 
         offsets = np.cumsum([0] + [len(d) for d in X])
         groups = list(groups) if groups is not None else [str(i) for i in range(len(X))]
