@@ -342,7 +342,12 @@ def _join(texts: Sequence[str]) -> tuple[str, str]:
         joined = sep.join(itertools.chain(texts, ("",)))
         if joined.count(sep) == len(texts):
             return joined, sep
-    raise ValueError("units hold every separator character")  # pragma: no cover
+    # The units hold every candidate: stand in a private-use character for the first one.
+    # Both are one code point of the same class (neither word, space nor punctuation), so
+    # offsets and features stay as they were.
+    sep = _SEPARATORS[0]
+    texts = [t.replace(sep, "") for t in texts]
+    return sep.join(itertools.chain(texts, ("",))), sep
 
 
 def _slices(seq: Sequence, a: np.ndarray, b: np.ndarray) -> list:

@@ -120,3 +120,11 @@ def test_batched_calls_give_what_one_at_a_time_gives(articles):
             (r.unit, r.label, r.decided_by) for r in single]
     with pytest.raises(TypeError):
         cleaner.clean_many([b"bytes"])
+
+
+def test_text_holding_every_control_character_is_cleaned():
+    # Found by hypothesis: the feature code joins units with a control character that
+    # none of them holds; a text holding all of them must still work.
+    controls = "".join(chr(c) for c in range(0x11) if not chr(c).isspace())
+    text = f"x{controls}y\nA second line of ordinary words here.\n"
+    assert [r.text for r in classify(text)] == text.strip("\n").split("\n")
