@@ -14,6 +14,8 @@ the title becomes it, if it comes before the body and the model gave it at least
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,20 +36,30 @@ def decide(
     repeats: Sequence[RepeatRule | None],
 ) -> list[int]:
     """The label index of each unit. ``rule_labels`` holds -1 where no line rule fired."""
-    labels: list[int] = []
-    free: list[int] = []  # units the model decided alone
-    for i, (p, ruled, repeat) in enumerate(zip(proba, rule_labels, repeats)):
-        if ruled >= 0:
-            labels.append(ruled)
-        elif repeat is not None:
-            allowed = [LABEL_INDEX[label] for label in repeat.labels]
-            labels.append(max(allowed, key=lambda j: p[j]))
-        else:
-            labels.append(int(p.argmax()))
-            free.append(i)
-    _inside_article(labels, repeats)
-    if free and _TITLE not in labels:
-        best = max(free, key=lambda i: proba[i, _TITLE])
+    n = len(rule_labels)
+    # Every unit's most probable label in one call; the few that rules decide are redone.
+    labels: list[int] = proba.argmax(axis=1).tolist() if n else []
+    ruled = np.asarray(rule_labels, np.int64).reshape(-1)
+    free = ruled < 0  # units the model decided alone
+    repeated = list(itertools.compress(
+        itertools.count(), map(operator.is_not, repeats, itertools.repeat(None))))
+    for i in repeated:
+        if ruled[i] < 0:
+            p = proba[i]
+            labels[i] = max([LABEL_INDEX[label] for label in repeats[i].labels],
+                            key=lambda j: p[j])
+            free[i] = False
+    for i in np.flatnonzero(ruled >= 0).tolist():
+        labels[i] = int(ruled[i])
+    if repeated:
+        _inside_article(labels, repeats)
+    free_units = np.flatnonzero(free)
+    if len(free_units) and _TITLE not in labels:
+        title = proba[free_units, _TITLE]
+        if np.isnan(title).any():  # max() below keeps the first of incomparable values
+            best = int(max(free_units.tolist(), key=lambda i: proba[i, _TITLE]))
+        else:  # the first most likely, as max() picks
+            best = int(free_units[title.argmax()])
         if proba[best, _TITLE] >= TITLE_MIN_PROBABILITY and _BODY not in labels[:best]:
             labels[best] = _TITLE
     return labels

@@ -15,9 +15,11 @@ The lines must be adjacent units of one paragraph (no blank line between them).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import regex
 
 from .segment import Unit
@@ -82,21 +84,29 @@ def _affix(short: str, long: str, side: str) -> str | None:
 def match_repeats(units: Sequence[Unit]) -> list[RepeatRule | None]:
     """The repeat rule that decides each unit, or None."""
     found: list[RepeatRule | None] = [None] * len(units)
-    for i in range(len(units) - 1):
-        a, b = units[i], units[i + 1]
-        if a.paragraph != b.paragraph:
-            continue
-        first, second = a.text.strip(), b.text.strip()
-        if len(first) == len(second):
-            continue
+    if len(units) < 2:
+        return found
+    stripped = list(map(str.strip, map(operator.attrgetter("text"), units)))
+    lengths = np.fromiter(map(len, stripped), np.int64, len(units))
+    paragraphs = np.fromiter(map(operator.attrgetter("paragraph"), units), np.int64, len(units))
+    # Adjacent pairs of one paragraph whose lengths allow a repeat, found in one pass.
+    shorter = np.minimum(lengths[:-1], lengths[1:])
+    added = np.abs(lengths[1:] - lengths[:-1])
+    pairs = np.flatnonzero(
+        (paragraphs[1:] == paragraphs[:-1]) & (added > 0) & (shorter >= MIN_REPEAT_CHARS)
+        & (added <= MAX_AFFIX_CHARS + 2))
+    for i in pairs.tolist():
+        first, second = stripped[i], stripped[i + 1]
         short, long = (first, second) if len(first) < len(second) else (second, first)
-        if len(short) < MIN_REPEAT_CHARS or len(long) - len(short) > MAX_AFFIX_CHARS + 2:
+        if not (long.startswith(short) or long.endswith(short)):  # no repeat on any side
             continue
         for rule in REPEAT_RULES:
-            if rule.headline_only and (short.endswith(_SENTENCE_END) or len(short.split()) < 4):
-                continue
             affix = _affix(short, long, rule.side)
-            if affix and rule.pattern.fullmatch(affix):
+            if not affix or rule.headline_only and (
+                short.endswith(_SENTENCE_END) or len(short.split()) < 4
+            ):
+                continue
+            if rule.pattern.fullmatch(affix):
                 found[i] = found[i + 1] = rule
                 break
     return found
