@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 import re
 import unicodedata
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from . import crc
 from .labels import LABELS
 from .segment import Unit
 from .stopwords import STOPWORDS
@@ -291,8 +292,8 @@ def window_mean(values: np.ndarray, half: int) -> np.ndarray:
 class DocFeatures:
     """Dense and hashed features of one document's units."""
 
-    __slots__ = ("dense", "words", "word_counts", "word_info", "first_words", "last_words",
-                 "heads", "tails")
+    __slots__ = ("dense", "words", "word_counts", "word_info", "word_bytes", "first_words",
+                 "last_words", "heads", "tails")
 
     def __init__(
         self,
@@ -300,6 +301,7 @@ class DocFeatures:
         words: list[str],
         word_counts: np.ndarray,
         word_info: np.ndarray,
+        word_bytes: np.ndarray,
         first_words: list[str],
         last_words: list[str],
         heads: list[str],
@@ -312,6 +314,8 @@ class DocFeatures:
         """How many of ``words`` each unit has."""
         self.word_info = word_info
         """Per word: its crc32 (see ``hashed``) times 2, plus 1 if it is a stopword."""
+        self.word_bytes = word_bytes
+        """Per word: its length in UTF-8 (hashed n-grams of words are made from it)."""
         self.first_words = first_words
         """Each unit's first token ("" if none)."""
         self.last_words = last_words
@@ -378,9 +382,8 @@ def _units_holding(text: str, needles: Iterable[str], starts: list[int]) -> np.n
 
 #: Memoised crc32 of feature strings (unlike ``hash()``, the same in every process), by
 #: kind; each is emptied when it outgrows its limit (entries take 100-150 bytes), which
-#: bounds them to about 150 MB together on the longest runs.
-_HASH_CACHE_MAX = {"word": 1 << 19, "^": 1 << 17, "$": 1 << 17, "^2": 1 << 17, "<": 1 << 17,
-                   ">": 1 << 17}
+#: bounds them to about 100 MB together on the longest runs.
+_HASH_CACHE_MAX = {"word": 1 << 19, "<": 1 << 17, ">": 1 << 17}
 _CACHES: dict[str, dict] = {kind: {} for kind in _HASH_CACHE_MAX}
 
 
@@ -398,8 +401,18 @@ def _cached(kind: str, keys: Sequence, value: Callable[[Any], int]) -> np.ndarra
     return out
 
 
-def _crc(feature: str) -> int:
-    return zlib.crc32(feature.encode("utf-8", "surrogatepass"))
+_crc = crc.crc
+_ENCODE = operator.methodcaller("encode", "utf-8", "surrogatepass")
+
+
+def _utf8_sizes(cps: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """UTF-8 length of each ``cps[starts[i] : starts[i] + lengths[i]]`` (BMP code points,
+    lone surrogates taking three bytes as ``surrogatepass`` writes them)."""
+    if not len(cps) or int(cps.max()) < 0x80:
+        return lengths.copy()
+    extra = np.zeros(len(cps) + 1, np.int64)
+    np.cumsum((cps >= 0x80).astype(np.int64) + (cps >= 0x800), out=extra[1:])
+    return lengths + extra[starts + lengths] - extra[starts]
 
 
 def _word_info(word: str) -> int:
@@ -451,7 +464,8 @@ def featurize_many(
     n = int(sizes.sum())
     if n == 0:
         return [DocFeatures(np.zeros((0, len(DENSE_NAMES)), np.float32), [],
-                            np.zeros(0, np.int64), np.zeros(0, np.int64), [], [], [], [])
+                            np.zeros(0, np.int64), np.zeros(0, np.int64),
+                            np.zeros(0, np.int64), [], [], [], [])
                 for _ in docs]
     col = _COLUMN
     dense = np.zeros((n, len(DENSE_NAMES)), np.float32)
@@ -530,6 +544,7 @@ def featurize_many(
         starts_here = is_word.copy()
         starts_here[1:] &= ~is_word[:-1]
         at = np.flatnonzero(starts_here)
+        word_bytes = _utf8_sizes(spaced, at, np.fromiter(map(len, words), np.int64, len(words)))
         later = np.ones(len(at), bool)
         later[word_start[word_counts > 0]] = False
         keep = is_word.copy()
@@ -549,6 +564,7 @@ def featurize_many(
         word_end = np.cumsum(word_counts)
         word_start = word_end - word_counts
         keys = list(map(" ".join, per_unit))
+        word_bytes = np.fromiter(map(len, map(_ENCODE, words)), np.int64, len(words))
         heads = [t[:3] for t in stripped]
         tails = [t[-3:] for t in stripped]
         seps = np.flatnonzero(_codepoints(lowered) == ord(sep))
@@ -698,13 +714,35 @@ def featurize_many(
     bound = [0, *doc_end.tolist()]
     return [
         DocFeatures(dense[a:b], words[w0:w1], word_counts[a:b], word_info[w0:w1],
+                    word_bytes[w0:w1],
                     first_words[a:b], last_words[a:b], heads[a:b], tails[a:b])
         for a, b, w0, w1 in zip(bound, bound[1:], word_bound, word_bound[1:])
     ]
 
 
-def _bigram(pair: tuple[str, str]) -> int:
-    return _crc("^" + pair[0] + " " + pair[1] if pair[1] else "^^")
+_CRC_CARET, _CRC_DOLLAR, _CRC_SPACE = crc.crc("^"), crc.crc("$"), crc.crc(" ")
+_CRC_NO_BIGRAM = crc.crc("^^")
+
+
+def _edge_word_hashes(docs: Sequence[DocFeatures]) -> tuple[np.ndarray, ...]:
+    """crc32 of "^" + first word, "$" + last word and "^" + first + " " + second word (or
+    "^^") of every unit of ``docs``, from the crc32 and UTF-8 length of each word."""
+    counts = np.concatenate([np.zeros(0, np.int64)] + [d.word_counts for d in docs])
+    word_crc = np.concatenate([np.zeros(1, np.int64)] + [d.word_info >> 1 for d in docs])
+    size = np.concatenate([np.zeros(1, np.int64)] + [d.word_bytes for d in docs])
+    # Word i + 1 of word_crc and size; 0 (the empty word) where a unit has no such word.
+    end = np.cumsum(counts)
+    first = np.where(counts > 0, end - counts + 1, 0)
+    last = np.where(counts > 0, end, 0)
+    second = np.where(counts > 1, first + 1, 0)
+    caret = crc.joined(np.full(len(counts), _CRC_CARET), word_crc[first], size[first])
+    dollar = crc.joined(np.full(len(counts), _CRC_DOLLAR), word_crc[last], size[last])
+    bigram = np.full(len(counts), _CRC_NO_BIGRAM, np.int64)
+    two = np.flatnonzero(counts > 1)
+    if len(two):
+        spaced = crc.joined(caret[two], np.full(len(two), _CRC_SPACE), np.ones(len(two), int))
+        bigram[two] = crc.joined(spaced, word_crc[second[two]], size[second[two]])
+    return caret, dollar, bigram
 
 
 def hashed_parts(
@@ -716,16 +754,14 @@ def hashed_parts(
     chain = itertools.chain.from_iterable
     words = np.concatenate([np.zeros(0, np.int64)] + [d.word_info >> 1 for d in docs])
     counts = np.concatenate([np.zeros(0, np.int64)] + [d.word_counts for d in docs])
-    firsts = list(chain(d.first_words for d in docs))
-    seconds = _pick(list(chain(d.words for d in docs)), np.cumsum(counts) - counts + 1,
-                    counts > 1)
+    caret, dollar, bigram = _edge_word_hashes(docs)
     col = np.concatenate([
         words,
         _cached("<", list(chain(d.heads for d in docs)), lambda e: _crc("<" + e)),
         _cached(">", list(chain(d.tails for d in docs)), lambda e: _crc(">" + e)),
-        _cached("^", firsts, lambda w: _crc("^" + w)),
-        _cached("$", list(chain(d.last_words for d in docs)), lambda w: _crc("$" + w)),
-        _cached("^2", list(zip(firsts, seconds)), _bigram),
+        caret,
+        dollar,
+        bigram,
     ])
     offset = len(counts)
     unit_ids = np.arange(offset, dtype=np.int64)
