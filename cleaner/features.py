@@ -267,17 +267,6 @@ def _class_counts(text: str, starts: np.ndarray, ends: np.ndarray) -> dict[str, 
     return dict(zip(("alpha", "upper", "digit", "punct", "space", "sentences"), sums))
 
 
-def _shift(values: np.ndarray, k: int) -> np.ndarray:
-    """values[i + k] for each row i, zero where that falls outside the document."""
-    out = np.zeros_like(values)
-    n = len(values)
-    if k > 0 and k < n:
-        out[: n - k] = values[k:]
-    elif k < 0 and -k < n:
-        out[-k:] = values[: n + k]
-    return out
-
-
 def window_mean(values: np.ndarray, half: int) -> np.ndarray:
     """Mean of rows i-half .. i+half (clipped at the document's ends)."""
     n = len(values)
@@ -544,7 +533,9 @@ def featurize_many(
         starts_here = is_word.copy()
         starts_here[1:] &= ~is_word[:-1]
         at = np.flatnonzero(starts_here)
-        word_bytes = _utf8_sizes(spaced, at, np.fromiter(map(len, words), np.int64, len(words)))
+        ends_here = is_word.copy()
+        ends_here[:-1] &= ~is_word[1:]
+        word_bytes = _utf8_sizes(spaced, at, np.flatnonzero(ends_here) + 1 - at)
         later = np.ones(len(at), bool)
         later[word_start[word_counts > 0]] = False
         keep = is_word.copy()

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from .features import DENSE_NAMES, DocFeatures, _shift, hashed, window_mean
+from .features import DENSE_NAMES, DocFeatures, hashed, window_mean
 from .labels import LABEL_INDEX, LABELS
 
 #: Offsets of the neighbours whose stage-1 probabilities stage 2 sees.
@@ -78,23 +78,45 @@ def stage2_inputs(dense: np.ndarray, proba: np.ndarray) -> np.ndarray:
     """Stage-2 inputs of one document: scaled dense measures, the stage-1 probabilities of
     the unit and its neighbours, their windowed mean, and where the unit lies relative to
     the text stage 1 believes is body."""
+    out = np.zeros((len(proba), _STAGE2_EXTRA * proba.shape[1] + 4), np.float32)
+    _fill_stage2(out, dense, proba)
+    return out
+
+
+#: Blocks of stage-1 probabilities in a stage-2 row: own, neighbours, windowed mean.
+_STAGE2_EXTRA = 2 + len(STAGE2_NEIGHBOURS)
+
+
+def _fill_stage2(out: np.ndarray, dense: np.ndarray, proba: np.ndarray) -> None:
+    """Write ``stage2_inputs(dense, proba)`` into ``out`` (zeros, one row per unit): no
+    pieces to stack, as this runs for every document."""
+    n, k = proba.shape
+    out[:, :k] = proba
+    at = k
+    for shift in STAGE2_NEIGHBOURS:  # zero where the neighbour is outside the document
+        if 0 < shift < n:
+            out[: n - shift, at : at + k] = proba[shift:]
+        elif 0 < -shift < n:
+            out[-shift:, at : at + k] = proba[: n + shift]
+        at += k
+    out[:, at : at + k] = window_mean(proba, STAGE2_WINDOW)
+    at += k
+    if not n:
+        return
     body = proba[:, _BODY]
-    words = np.expm1(dense[:, 1]) if dense.size else np.zeros(0)
-    mass = body * np.maximum(words, 0)
+    mass = body * np.maximum(np.expm1(dense[:, 1]), 0)
     total = max(float(mass.sum()), 1e-6)
     before = (np.cumsum(mass) - mass) / total
-    after = 1.0 - before - mass / total
-    strong = (body > 0.5).astype(np.float32)
-    seen_before = np.maximum.accumulate(np.r_[0.0, strong[:-1]]) if len(strong) else strong
-    seen_after = (
-        np.maximum.accumulate(np.r_[strong[:0:-1], 0.0])[::-1] if len(strong) else strong
-    )
-    return np.hstack(
-        [proba]
-        + [_shift(proba, k) for k in STAGE2_NEIGHBOURS]
-        + [window_mean(proba, STAGE2_WINDOW)]
-        + [np.column_stack([before, after, seen_before, seen_after]).astype(np.float32)]
-    )
+    out[:, at] = before
+    out[:, at + 1] = 1.0 - before - mass / total
+    strong = body > 0.5
+    # Strong body before the unit; and from the unit on (for the first unit: after it),
+    # as the shipped models were trained.
+    out[1:, at + 2] = np.logical_or.accumulate(strong[:-1])
+    after = np.logical_or.accumulate(strong[:0:-1])
+    out[1:, at + 3] = after[::-1]
+    if n > 1:
+        out[0, at + 3] = after[-1]
 
 
 class LineClassifier:
@@ -231,12 +253,14 @@ class LineClassifier:
     def _stage2_matrix(
         self, X: Sequence[DocFeatures], proba: np.ndarray, offsets: np.ndarray
     ) -> np.ndarray:
-        parts = []
+        d = len(self.dense_mean_)
+        out = np.zeros((int(offsets[-1]), d + _STAGE2_EXTRA * proba.shape[1] + 4), np.float32)
         for i, doc in enumerate(X):
-            scaled = (doc.dense - self.dense_mean_) / self.dense_scale_
-            p = proba[offsets[i] : offsets[i + 1]]
-            parts.append(np.hstack([scaled, stage2_inputs(doc.dense, p)]))
-        return np.vstack(parts).astype(np.float32)
+            rows = out[offsets[i] : offsets[i + 1]]
+            np.divide(np.subtract(doc.dense, self.dense_mean_, out=rows[:, :d]),
+                      self.dense_scale_, out=rows[:, :d])
+            _fill_stage2(rows[:, d:], doc.dense, proba[offsets[i] : offsets[i + 1]])
+        return out
 
     def _mlp(self, **overrides):
         from sklearn.neural_network import MLPClassifier
