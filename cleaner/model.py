@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from .blas import one_thread
 from .features import DENSE_NAMES, DocFeatures, hashed, window_mean
 from .labels import LABEL_INDEX, LABELS
 
@@ -392,8 +393,9 @@ class LineClassifier:
         if offsets[-1] == 0:
             return [np.zeros((0, len(LABELS)), np.float32) for _ in X]
         proba = self.stage1_proba(X)
-        for net in self.stages_:
-            proba = _forward(net, self._stage2_matrix(X, proba, offsets))
+        with one_thread():
+            for net in self.stages_:
+                proba = _forward(net, self._stage2_matrix(X, proba, offsets))
         return [proba[offsets[i] : offsets[i + 1]] for i in range(len(X))]
 
     def predict(self, X: Sequence[DocFeatures]) -> list[list[str]]:

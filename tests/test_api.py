@@ -128,3 +128,28 @@ def test_text_holding_every_control_character_is_cleaned():
     controls = "".join(chr(c) for c in range(0x11) if not chr(c).isspace())
     text = f"x{controls}y\nA second line of ordinary words here.\n"
     assert [r.text for r in classify(text)] == text.strip("\n").split("\n")
+
+
+def test_model_predicts_on_one_blas_thread(page, monkeypatch):
+    """Small per-document products on many BLAS threads ran 10-40x slower on a busy
+    machine; the stage-2 network must run on one thread whatever the environment says."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import cleaner.model as model
+
+    if not any(i["user_api"] == "blas" for i in threadpoolctl.threadpool_info()):
+        pytest.skip("no BLAS library to limit")
+    seen: list[int] = []
+    forward = model._forward
+
+    def spy(net, X2):
+        seen.extend(i["num_threads"] for i in threadpoolctl.threadpool_info()
+                    if i["user_api"] == "blas")
+        return forward(net, X2)
+
+    monkeypatch.setattr(model, "_forward", spy)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        clean(page)
+        assert seen and set(seen) == {1}
+        # ...and the caller's own setting is back afterwards.
+        assert {i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas"} == {2}
