@@ -1,0 +1,96 @@
+"""Features that stage 2 relies on to see what kind of section a unit sits in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cleaner.api import prepare
+from cleaner.features import DENSE_NAMES
+from cleaner.model import decayed_mean_before, stage2_inputs
+from cleaner.segment import segment
+
+MARKER = DENSE_NAMES.index("section_marker")
+
+
+def _features(text: str):
+    units = segment(text)
+    return units, prepare(text, units)[1]
+
+
+@pytest.mark.parametrize("line", [
+    "3 Comments", "Comments (12)", "Leave a Reply", "Kommentare", "12 Kommentare",
+    "47 people found this review helpful", "Reply", "Customer Reviews",
+    "Laisser un commentaire", "Anna says:",
+])
+def test_comment_and_review_section_markers_are_seen(line):
+    text = f"The council met on Tuesday to discuss the plan for the new bridge.\n\n{line}\n"
+    units, feats = _features(text)
+    marked = [u.text for u, row in zip(units, feats.dense) if row[MARKER]]
+    assert marked == [line]
+
+
+@pytest.mark.parametrize("line", [
+    "He said he would comment on the reviews of the bridge later in the week, not now.",
+    "Reviews of the plan were mixed, and the council asked for more replies from residents.",
+    "Comments are closed for this article because it is older than thirty days.",
+])
+def test_prose_mentioning_comments_is_not_a_marker(line):
+    _, feats = _features(line + "\n")
+    assert not feats.dense[:, MARKER].any()
+
+
+def test_stage2_knows_whether_a_comment_section_has_begun():
+    lines = ["The article's first paragraph, with enough words to read as prose."] * 3
+    lines += ["2 Comments"] + ["I loved this article and will share it with my friends."] * 3
+    text = "\n\n".join(lines) + "\n"
+    units, feats = _features(text)
+    proba = np.full((len(units), 7), 1 / 7, np.float32)
+    seen = stage2_inputs(feats.dense, proba)[:, -4]
+    assert seen.tolist() == [0, 0, 0, 0, 1, 1, 1]
+
+
+def _decayed_reference(values: np.ndarray, half_life: float) -> np.ndarray:
+    decay = 0.5 ** (1 / half_life)
+    out = np.zeros_like(values, dtype=np.float64)
+    for i in range(1, len(values)):
+        w = decay ** np.arange(i - 1, -1, -1, dtype=np.float64)
+        out[i] = w @ values[:i] / w.sum()
+    return out
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 239, 240, 241, 700])
+def test_decayed_mean_before_matches_its_definition(n):
+    values = np.random.default_rng(n).random((n, 3)).astype(np.float32)
+    got = decayed_mean_before(values, 15)
+    assert got.shape == values.shape and got.dtype == values.dtype
+    np.testing.assert_allclose(got, _decayed_reference(values, 15), atol=1e-6)
+
+
+def test_stage2_ensemble_is_the_mean_of_its_networks_logits():
+    """The shipped stage 2 is several networks merged into one: its logits must be the
+    mean of theirs, so that merging loses nothing."""
+    import warnings
+
+    from cleaner.model import LineClassifier
+
+    rng = np.random.default_rng(0)
+    X2 = rng.random((300, 6)).astype(np.float32)
+    y = (X2[:, 0] + X2[:, 1] > 1).astype(np.int64) * 6  # body or boilerplate
+    y[:5] = 4  # and a few promo
+    w = np.ones(len(y))
+    model = LineClassifier(n_nets=3, max_iter=5, random_state=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        merged = model._fit_nets(X2, y, w)
+        nets = [model._net(model._mlp(random_state=7 + i).fit(X2, y, sample_weight=w))
+                for i in range(3)]
+    assert merged[0].shape == (6, 3 * model.hidden)
+
+    def logits(net):
+        w1, b1, w2, b2 = net
+        return np.maximum(X2 @ w1 + b1, 0) @ w2 + b2
+
+    np.testing.assert_allclose(logits(merged), np.mean([logits(n) for n in nets], axis=0),
+                               rtol=1e-4, atol=1e-4)
+    assert len({n[0].tobytes() for n in nets}) == 3  # different starts, different nets
