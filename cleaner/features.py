@@ -3,9 +3,9 @@
 Speed matters (the cleaner must handle 10+ MB/s), so the work is done per document, or per
 batch of documents (``featurize_many``), not per unit or token: the units are joined into
 one string, which is lowercased, tokenised and classified character by character with
-numpy lookup tables, and per-unit counts are differences of cumulative sums. What is left
-in Python is one memoised dict lookup per token (its crc32 and stopword flag) and a few
-C-level ``map`` calls per unit. The dense columns are listed in ``DENSE_NAMES``.
+numpy lookup tables, and per-unit counts are differences of cumulative sums. Each token's
+crc32 and stopword flag come from numpy passes over the words' UTF-8 bytes (CRC-32 is
+affine in the message). What is left in Python is a few C-level ``map`` calls per unit. The dense columns are listed in ``DENSE_NAMES``.
 
 A trained model depends on these exact values: any change here must leave ``featurize``
 and ``hashed`` outputs unchanged (or the model be retrained).
@@ -394,14 +394,86 @@ _crc = crc.crc
 _ENCODE = operator.methodcaller("encode", "utf-8", "surrogatepass")
 
 
-def _utf8_sizes(cps: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """UTF-8 length of each ``cps[starts[i] : starts[i] + lengths[i]]`` (BMP code points,
-    lone surrogates taking three bytes as ``surrogatepass`` writes them)."""
-    if not len(cps) or int(cps.max()) < 0x80:
-        return lengths.copy()
-    extra = np.zeros(len(cps) + 1, np.int64)
-    np.cumsum((cps >= 0x80).astype(np.int64) + (cps >= 0x800), out=extra[1:])
-    return lengths + extra[starts + lengths] - extra[starts]
+#: Longest word (in UTF-8 bytes) whose crc32 is made in numpy; longer ones, rare, by zlib.
+_MAX_TABLE_WORD = 64
+#: Longest stopword in UTF-8 bytes; up to 4 bytes, a word's crc32 and length tell it apart
+#: from every other word of its length (the CRC is injective on 32-bit messages).
+_LONGEST_STOPWORD = max(len(w.encode("utf-8")) for w in STOPWORDS)
+_CRC_EXACT_BYTES = 4
+_LENGTH_BITS = 4
+
+
+@lru_cache(maxsize=1)
+def _crc_tables() -> tuple[np.ndarray, np.ndarray]:
+    """CRC-32 by parts: zlib.crc32(m) is the xor of ``empty[len(m)]`` and, for each byte b
+    of m with d bytes after it, ``byte[d, b]`` (the CRC is affine in the message)."""
+    byte = np.stack([crc.shift(crc._byte_table(), np.full(256, d))
+                     for d in range(_MAX_TABLE_WORD)]).astype(np.uint32)
+    empty = np.array([crc.crc("\0" * n) for n in range(_MAX_TABLE_WORD + 1)], np.uint32)
+    return byte.reshape(-1), empty
+
+
+#: Bits of a word's crc32 that index the stopword lookup table.
+_STOP_INDEX_BITS = 16
+
+
+@lru_cache(maxsize=1)
+def _stopword_table() -> tuple[int, np.ndarray, np.ndarray]:
+    """(shift, index, keys): stopword ``index[(key >> shift) & mask]`` of ``keys`` (0: none)
+    is the only one that a word's key (its crc32 and length, see _word_infos) can match,
+    for a shift that gives every stopword an index of its own."""
+    words = sorted(STOPWORDS)
+    crcs = np.array([crc.crc(w) for w in words], np.int64)
+    sizes = np.array([len(w.encode("utf-8")) for w in words], np.int64)
+    keys = np.concatenate([[-1], crcs << _LENGTH_BITS | sizes])
+    mask = (1 << _STOP_INDEX_BITS) - 1
+    for shift in range(_LENGTH_BITS, _LENGTH_BITS + 32 - _STOP_INDEX_BITS + 1):
+        slots = (keys[1:] >> shift) & mask
+        if len(np.unique(slots)) == len(slots):
+            index = np.zeros(mask + 1, np.uint16)
+            index[slots] = np.arange(1, len(keys))
+            return shift, index, keys
+    raise AssertionError("no collision-free stopword table")  # never for these stopwords
+
+
+def _word_infos(
+    spaced: str, words: list[str], in_bmp: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_word_info`` and word_bytes of each word of ``spaced`` (\\w runs between spaces:
+    ``words`` is ``spaced.split()``), in a few numpy passes over its bytes rather than a
+    dict lookup or a CRC per word. ``in_bmp``: no character of ``spaced`` is above the BMP."""
+    raw = np.frombuffer((" " + spaced + " ").encode("utf-8"), np.uint8)
+    in_word = raw != 0x20
+    # Byte i + 1 starts or ends a word where in_word changes between bytes i and i + 1.
+    bounds = np.flatnonzero(in_word[1:] != in_word[:-1])
+    before, last = bounds[0::2], bounds[1::2]
+    sizes = last - before
+    pos = np.flatnonzero(in_word)
+    after = np.repeat(last, sizes) - pos
+    np.minimum(after, _MAX_TABLE_WORD - 1, out=after)
+    byte, empty = _crc_tables()
+    parts = byte.take(after * 256 + raw.take(pos))
+    first = np.cumsum(sizes) - sizes
+    crcs = (np.bitwise_xor.reduceat(parts, first) if len(first) else parts[:0]).astype(np.int64)
+    crcs ^= empty.take(np.minimum(sizes, _MAX_TABLE_WORD))
+    for i in np.flatnonzero(sizes > _MAX_TABLE_WORD).tolist():
+        crcs[i] = _crc(words[i])
+    key = crcs << _LENGTH_BITS | np.minimum(sizes, (1 << _LENGTH_BITS) - 1)
+    shift, index, keys = _stopword_table()
+    stop = keys.take(index.take((key >> shift) & (len(index) - 1))) == key
+    for i in np.flatnonzero(stop & (sizes > _CRC_EXACT_BYTES)).tolist():
+        stop[i] = words[i] in STOPWORDS
+    return crcs << 1 | stop, sizes if in_bmp else _bmp_sizes(raw, pos, sizes, first)
+
+
+def _bmp_sizes(
+    raw: np.ndarray, pos: np.ndarray, sizes: np.ndarray, first: np.ndarray
+) -> np.ndarray:
+    """Word sizes in bytes with each character above the BMP (4 bytes) counted as 3, as the
+    model was trained (word ``i`` is ``raw[pos[first[i]:][:sizes[i]]]``)."""
+    four = np.zeros(len(pos) + 1, np.int64)
+    np.cumsum(raw.take(pos) >= 0xF0, out=four[1:])
+    return sizes - (four[first + sizes] - four[first])
 
 
 def _word_info(word: str) -> int:
@@ -523,7 +595,8 @@ def featurize_many(
     if len(lowered) == len(joined):
         is_word = (codes & _J_WORD).view(bool)
         spaced = np.where(is_word, low, 0x20).astype("<u4", copy=False)
-        words = spaced.tobytes().decode("utf-32-le").split()
+        spaced_text = spaced.tobytes().decode("utf-32-le")
+        words = spaced_text.split()
     if len(words) == int(word_starts.sum()) and len(lowered) == len(joined):
         word_counts = word_starts
         word_end = np.cumsum(word_counts)
@@ -533,9 +606,7 @@ def featurize_many(
         starts_here = is_word.copy()
         starts_here[1:] &= ~is_word[:-1]
         at = np.flatnonzero(starts_here)
-        ends_here = is_word.copy()
-        ends_here[:-1] &= ~is_word[1:]
-        word_bytes = _utf8_sizes(spaced, at, np.flatnonzero(ends_here) + 1 - at)
+        word_info, word_bytes = _word_infos(spaced_text, words, in_bmp)
         later = np.ones(len(at), bool)
         later[word_start[word_counts > 0]] = False
         keep = is_word.copy()
@@ -556,11 +627,11 @@ def featurize_many(
         word_start = word_end - word_counts
         keys = list(map(" ".join, per_unit))
         word_bytes = np.fromiter(map(len, map(_ENCODE, words)), np.int64, len(words))
+        word_info = _cached("word", words, _word_info)
         heads = [t[:3] for t in stripped]
         tails = [t[-3:] for t in stripped]
         seps = np.flatnonzero(_codepoints(lowered) == ord(sep))
         lowered_starts = np.concatenate([[0], seps[:-1] + 1])
-    word_info = _cached("word", words, _word_info)
     n_words = word_counts.astype(np.float32)
     has_words = word_counts > 0
 
