@@ -5,7 +5,8 @@ batch of documents (``featurize_many``), not per unit or token: the units are jo
 one string, which is lowercased, tokenised and classified character by character with
 numpy lookup tables, and per-unit counts are differences of cumulative sums. Each token's
 crc32 and stopword flag come from numpy passes over the words' UTF-8 bytes (CRC-32 is
-affine in the message). What is left in Python is a few C-level ``map`` calls per unit. The dense columns are listed in ``DENSE_NAMES``.
+affine in the message). What is left in Python is a few C-level ``map`` calls per unit.
+The dense columns are listed in ``DENSE_NAMES``.
 
 A trained model depends on these exact values: any change here must leave ``featurize``
 and ``hashed`` outputs unchanged (or the model be retrained).
@@ -226,29 +227,36 @@ def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
+@cache
+def _packed(fields: Callable[[], np.ndarray], width: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The ``fields()`` table packed ``width`` bits a field, as many fields as fit in a
+    uint64 (one packed value per pair code), and each group's shifts (as a column)."""
+    table = fields()
+    per_sum = max(64 // width, 1)
+    groups = []
+    for first in range(0, len(table), per_sum):
+        group = table[first : first + per_sum].astype(np.uint64)
+        shifts = (np.arange(len(group)) * width).astype(np.uint64)[:, None]
+        groups.append(((group << shifts).sum(axis=0, dtype=np.uint64), shifts))
+    return groups
+
+
 def _span_sums(
-    pairs: np.ndarray, fields: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    pairs: np.ndarray, fields: Callable[[], np.ndarray], starts: np.ndarray, ends: np.ndarray
 ) -> np.ndarray:
-    """(len(fields), n) sums of ``fields[k][pairs[i]]`` over i in [starts, ends).
+    """(len(fields()), n) sums of ``fields()[k][pairs[i]]`` over i in [starts, ends).
 
     Fields are packed side by side into one uint64 per character, as wide as the longest
     span needs, so that one cumulative sum counts several of them at once (wrap-around of
     the running sum cancels out in the differences)."""
-    n_fields = len(fields)
     width = max(int((ends - starts).max(initial=0)).bit_length(), 1)
-    per_sum = max(64 // width, 1)
     mask = np.uint64((1 << min(width, 64)) - 1)
-    out = np.empty((n_fields, len(starts)), np.int64)
     cum = np.zeros(len(pairs) + 1, np.uint64)
-    for first in range(0, n_fields, per_sum):
-        group = fields[first : first + per_sum].astype(np.uint64)
-        shifts = (np.arange(len(group)) * width).astype(np.uint64)
-        packed = (group << shifts[:, None]).sum(axis=0, dtype=np.uint64)
+    out = []
+    for packed, shifts in _packed(fields, width):
         np.cumsum(packed.take(pairs), out=cum[1:])
-        sums = cum[ends] - cum[starts]
-        for j, shift in enumerate(shifts):
-            out[first + j] = (sums >> shift) & mask
-    return out
+        out.append(((cum[ends] - cum[starts]) >> shifts) & mask)
+    return (out[0] if len(out) == 1 else np.concatenate(out)).astype(np.int64)
 
 
 def _class_counts(text: str, starts: np.ndarray, ends: np.ndarray) -> dict[str, np.ndarray]:
@@ -263,7 +271,7 @@ def _class_counts(text: str, starts: np.ndarray, ends: np.ndarray) -> dict[str, 
         np.left_shift(codes, 3, out=pairs)
         pairs[:-1] |= codes[1:]
         pairs[-1] |= _T_SPACE
-    sums = _span_sums(pairs, _text_fields(), starts, ends).astype(np.float32)
+    sums = _span_sums(pairs, _text_fields, starts, ends).astype(np.float32)
     return dict(zip(("alpha", "upper", "digit", "punct", "space", "sentences"), sums))
 
 
@@ -346,6 +354,30 @@ def _join(texts: Sequence[str]) -> tuple[str, str]:
 def _slices(seq: Sequence, a: np.ndarray, b: np.ndarray) -> list:
     """seq[a[i]:b[i]] for each i, without a Python-level loop."""
     return list(map(seq.__getitem__, map(slice, a.tolist(), b.tolist())))
+
+
+#: Characters in a unit's head and in its tail.
+_EDGE_CHARS = 3
+
+
+def _edges(
+    cps: np.ndarray, first: np.ndarray, lengths: np.ndarray, sep: str
+) -> tuple[list[str], list[str]]:
+    """The first and the last _EDGE_CHARS characters of each span ``cps[first[i]:][:lengths[i]]``
+    (``sep`` in none): gathered into one string, heads and tails alternating between
+    separators, and split, rather than sliced one at a time."""
+    size = np.minimum(lengths, _EDGE_CHARS)
+    offsets = np.arange(_EDGE_CHARS)
+    at = np.empty((len(first), 2, _EDGE_CHARS + 1), np.int64)
+    at[:, 0, :-1] = first[:, None] + offsets
+    at[:, 1, :-1] = (first + lengths - size)[:, None] + offsets
+    at[:, :, -1] = 0
+    chars = cps.take(at, mode="clip")
+    chars[:, :, -1] = ord(sep)
+    keep = np.ones(at.shape, bool)
+    keep[:, :, :-1] = offsets < size[:, None, None]
+    parts = chars[keep].astype("<u4").tobytes().decode("utf-32-le", "surrogatepass").split(sep)
+    return parts[0:-1:2], parts[1:-1:2]
 
 
 def _pick(seq: list[str], idx: np.ndarray, ok: np.ndarray) -> list[str]:
@@ -480,6 +512,29 @@ def _word_info(word: str) -> int:
     return _crc(word) << 1 | (word in STOPWORDS)
 
 
+def _flag_columns(columns: dict[str, int]) -> tuple[list[int], np.ndarray]:
+    """Own column indices of ``columns`` and their flags, for _set_flag_columns."""
+    return [_COLUMN[name] for name in columns], np.array(list(columns.values()), np.uint16)
+
+
+#: Own columns that tell whether a unit's last (or first) non-space character has a flag.
+_LAST_FLAG_COLUMNS = _flag_columns({
+    "end_terminal": _E_TERMINAL, "end_colon": _E_COLON, "end_close": _E_CLOSING,
+    "end_digit": _E_DIGIT, "end_alnum": _E_ALNUM})
+_FIRST_FLAG_COLUMNS = _flag_columns({
+    "start_upper": _E_UPPER, "start_lower": _E_LOWER, "start_digit": _E_DIGIT,
+    "md_heading": _E_HASH, "md_quote": _E_QUOTE})
+
+
+def _set_flag_columns(
+    own: np.ndarray, flags: np.ndarray, columns: tuple[list[int], np.ndarray]
+) -> None:
+    """Sets the own ``columns`` to whether ``flags`` has each column's flag: one numpy call
+    for all of them (numpy calls per document are most of what a short document costs)."""
+    at, masks = columns
+    own[:, at] = (flags[:, None] & masks) != 0
+
+
 def featurize(text: str, units: Sequence[Unit], rule_labels: Sequence[int]) -> DocFeatures:
     """Features of ``units`` of ``text``; ``rule_labels[i]`` is the label index of the rule
     that matched unit i, or -1."""
@@ -562,7 +617,7 @@ def featurize_many(
     np.left_shift(codes[:-1], 3, out=pairs[1:])
     pairs[1:] |= codes[1:]
     word_starts, title_breaks, n_upper, n_lower_title = _span_sums(
-        pairs, _joined_fields(), js, je)
+        pairs, _joined_fields, js, je)
 
     # First and last non-space character of each unit (the stripped unit's ends).
     blank = lengths == 0
@@ -614,9 +669,7 @@ def featurize_many(
         keep[je] = True
         spaced[je] = ord(sep)
         keys = spaced[keep].tobytes().decode("utf-32-le").split(sep)[:n]
-        heads = _slices(lowered, first, np.where(blank, first, np.minimum(first + 3, last + 1)))
-        tails = _slices(lowered, np.where(blank, first, np.maximum(last - 2, first)),
-                        np.where(blank, first, last + 1))
+        heads, tails = _edges(low, first, np.where(blank, 0, last + 1 - first), sep)
         lowered_starts = js
     else:  # unit by unit
         stripped = [t.strip() for t in lowered.split(sep)[:n]]
@@ -641,14 +694,8 @@ def featurize_many(
     own[:, col["digit_frac"]] = counts["digit"] / safe_chars
     own[:, col["upper_frac"]] = counts["upper"] / np.maximum(counts["alpha"], 1)
     own[:, col["punct_frac"]] = counts["punct"] / safe_chars
-    own[:, col["end_terminal"]] = (last_flags & _E_TERMINAL) != 0
-    own[:, col["end_colon"]] = (last_flags & _E_COLON) != 0
-    own[:, col["end_close"]] = (last_flags & _E_CLOSING) != 0
-    own[:, col["end_digit"]] = (last_flags & _E_DIGIT) != 0
-    own[:, col["end_alnum"]] = (last_flags & _E_ALNUM) != 0
-    own[:, col["start_upper"]] = (first_flags & _E_UPPER) != 0
-    own[:, col["start_lower"]] = (first_flags & _E_LOWER) != 0
-    own[:, col["start_digit"]] = (first_flags & _E_DIGIT) != 0
+    _set_flag_columns(own, last_flags, _LAST_FLAG_COLUMNS)
+    _set_flag_columns(own, first_flags, _FIRST_FLAG_COLUMNS)
     own[:, col["start_other"]] = (first_flags & _E_ALNUM) == 0
     stop_cum = np.zeros(len(words) + 1, np.int64)
     np.cumsum(word_info & 1, out=stop_cum[1:])
@@ -659,7 +706,6 @@ def featurize_many(
     cased = (n_upper + n_lower_title) > 0
     own[:, col["title_case"]] = cased & (title_breaks == 0)
     own[:, col["all_upper"]] = (n_upper > 0) & (n_lower_title == 0)
-    own[:, col["md_heading"]] = (first_flags & _E_HASH) != 0
     bullet = (first_flags & _E_BULLET) != 0
     spaced_bullet = np.flatnonzero(first_flags & _E_BULLET_SPACE)
     after = first[spaced_bullet] + 1
@@ -672,7 +718,6 @@ def featurize_many(
         link_frac[i] = sum(map(len, _MD_LINK.findall(t))) / len(t)
     own[:, col["md_link_frac"]] = link_frac
     own[:, col["md_image"]] = _units_holding(lowered, ("![",), at_units)
-    own[:, col["md_quote"]] = (first_flags & _E_QUOTE) != 0
     own[:, col["has_pipe"]] = _units_holding(lowered, ("|",), at_units)
     own[:, col["has_copyright"]] = _units_holding(lowered, ("\u00a9", "(c)"), at_units)
     own[:, col["has_url_or_at"]] = _units_holding(lowered, ("http", "@", "www."), at_units)
