@@ -380,10 +380,17 @@ def _edges(
     return parts[0:-1:2], parts[1:-1:2]
 
 
-def _pick(seq: list[str], idx: np.ndarray, ok: np.ndarray) -> list[str]:
-    """seq[idx[i]] where ok[i], else ""."""
-    ext = seq + [""]
-    return list(map(ext.__getitem__, np.where(ok, idx, len(seq)).tolist()))
+def _edge_words(
+    words: list[str], word_start: np.ndarray, word_end: np.ndarray
+) -> tuple[list[str], list[str]]:
+    """The first and the last of each unit's words ``words[word_start[i]:word_end[i]]``
+    ("" for a unit without words), picked in one pass."""
+    none = len(words)
+    has_words = word_end > word_start
+    at = np.concatenate([np.where(has_words, word_start, none),
+                         np.where(has_words, word_end - 1, none)])
+    picked = list(map([*words, ""].__getitem__, at.tolist()))
+    return picked[: len(word_start)], picked[len(word_start) :]
 
 
 def _units_holding(text: str, needles: Iterable[str], starts: list[int]) -> np.ndarray:
@@ -788,8 +795,7 @@ def featurize_many(
     terminal = np.zeros(len(docs), np.float32)
     terminal[sizes > 0] = np.add.reduceat(own[:, col["end_terminal"]], nonempty)
     own[:, col["doc_terminal_frac"]] = (terminal / np.maximum(sizes, 1).astype(np.float32))[doc]
-    first_words = _pick(words, word_start, has_words)
-    last_words = _pick(words, word_end - 1, has_words)
+    first_words, last_words = _edge_words(words, word_start, word_end)
     own[:, col["log_first_word_repeats"]] = np.log(
         _counts_within(doc, _ids(first_words)).astype(np.float32))
     own[:, col["log_last_word_repeats"]] = np.log(
