@@ -3,9 +3,10 @@
 Speed matters (the cleaner must handle 10+ MB/s), so the work is done per document, or per
 batch of documents (``featurize_many``), not per unit or token: the units are joined into
 one string, which is lowercased, tokenised and classified character by character with
-numpy lookup tables, and per-unit counts are differences of cumulative sums. What is left
-in Python is one memoised dict lookup per token (its crc32 and stopword flag) and a few
-C-level ``map`` calls per unit. The dense columns are listed in ``DENSE_NAMES``.
+numpy lookup tables, and per-unit counts are differences of cumulative sums. Each token's
+crc32 and stopword flag come from numpy passes over the words' UTF-8 bytes (CRC-32 is
+affine in the message). What is left in Python is a few C-level ``map`` calls per unit.
+The dense columns are listed in ``DENSE_NAMES``.
 
 A trained model depends on these exact values: any change here must leave ``featurize``
 and ``hashed`` outputs unchanged (or the model be retrained).
@@ -245,29 +246,36 @@ def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
+@cache
+def _packed(fields: Callable[[], np.ndarray], width: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The ``fields()`` table packed ``width`` bits a field, as many fields as fit in a
+    uint64 (one packed value per pair code), and each group's shifts (as a column)."""
+    table = fields()
+    per_sum = max(64 // width, 1)
+    groups = []
+    for first in range(0, len(table), per_sum):
+        group = table[first : first + per_sum].astype(np.uint64)
+        shifts = (np.arange(len(group)) * width).astype(np.uint64)[:, None]
+        groups.append(((group << shifts).sum(axis=0, dtype=np.uint64), shifts))
+    return groups
+
+
 def _span_sums(
-    pairs: np.ndarray, fields: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    pairs: np.ndarray, fields: Callable[[], np.ndarray], starts: np.ndarray, ends: np.ndarray
 ) -> np.ndarray:
-    """(len(fields), n) sums of ``fields[k][pairs[i]]`` over i in [starts, ends).
+    """(len(fields()), n) sums of ``fields()[k][pairs[i]]`` over i in [starts, ends).
 
     Fields are packed side by side into one uint64 per character, as wide as the longest
     span needs, so that one cumulative sum counts several of them at once (wrap-around of
     the running sum cancels out in the differences)."""
-    n_fields = len(fields)
     width = max(int((ends - starts).max(initial=0)).bit_length(), 1)
-    per_sum = max(64 // width, 1)
     mask = np.uint64((1 << min(width, 64)) - 1)
-    out = np.empty((n_fields, len(starts)), np.int64)
     cum = np.zeros(len(pairs) + 1, np.uint64)
-    for first in range(0, n_fields, per_sum):
-        group = fields[first : first + per_sum].astype(np.uint64)
-        shifts = (np.arange(len(group)) * width).astype(np.uint64)
-        packed = (group << shifts[:, None]).sum(axis=0, dtype=np.uint64)
+    out = []
+    for packed, shifts in _packed(fields, width):
         np.cumsum(packed.take(pairs), out=cum[1:])
-        sums = cum[ends] - cum[starts]
-        for j, shift in enumerate(shifts):
-            out[first + j] = (sums >> shift) & mask
-    return out
+        out.append(((cum[ends] - cum[starts]) >> shifts) & mask)
+    return (out[0] if len(out) == 1 else np.concatenate(out)).astype(np.int64)
 
 
 def _class_counts(text: str, starts: np.ndarray, ends: np.ndarray) -> dict[str, np.ndarray]:
@@ -282,7 +290,7 @@ def _class_counts(text: str, starts: np.ndarray, ends: np.ndarray) -> dict[str, 
         np.left_shift(codes, 3, out=pairs)
         pairs[:-1] |= codes[1:]
         pairs[-1] |= _T_SPACE
-    sums = _span_sums(pairs, _text_fields(), starts, ends).astype(np.float32)
+    sums = _span_sums(pairs, _text_fields, starts, ends).astype(np.float32)
     return dict(zip(("alpha", "upper", "digit", "punct", "space", "sentences"), sums))
 
 
@@ -367,10 +375,41 @@ def _slices(seq: Sequence, a: np.ndarray, b: np.ndarray) -> list:
     return list(map(seq.__getitem__, map(slice, a.tolist(), b.tolist())))
 
 
-def _pick(seq: list[str], idx: np.ndarray, ok: np.ndarray) -> list[str]:
-    """seq[idx[i]] where ok[i], else ""."""
-    ext = seq + [""]
-    return list(map(ext.__getitem__, np.where(ok, idx, len(seq)).tolist()))
+#: Characters in a unit's head and in its tail.
+_EDGE_CHARS = 3
+
+
+def _edges(
+    cps: np.ndarray, first: np.ndarray, lengths: np.ndarray, sep: str
+) -> tuple[list[str], list[str]]:
+    """The first and the last _EDGE_CHARS characters of each span ``cps[first[i]:][:lengths[i]]``
+    (``sep`` in none): gathered into one string, heads and tails alternating between
+    separators, and split, rather than sliced one at a time."""
+    size = np.minimum(lengths, _EDGE_CHARS)
+    offsets = np.arange(_EDGE_CHARS)
+    at = np.empty((len(first), 2, _EDGE_CHARS + 1), np.int64)
+    at[:, 0, :-1] = first[:, None] + offsets
+    at[:, 1, :-1] = (first + lengths - size)[:, None] + offsets
+    at[:, :, -1] = 0
+    chars = cps.take(at, mode="clip")
+    chars[:, :, -1] = ord(sep)
+    keep = np.ones(at.shape, bool)
+    keep[:, :, :-1] = offsets < size[:, None, None]
+    parts = chars[keep].astype("<u4").tobytes().decode("utf-32-le", "surrogatepass").split(sep)
+    return parts[0:-1:2], parts[1:-1:2]
+
+
+def _edge_words(
+    words: list[str], word_start: np.ndarray, word_end: np.ndarray
+) -> tuple[list[str], list[str]]:
+    """The first and the last of each unit's words ``words[word_start[i]:word_end[i]]``
+    ("" for a unit without words), picked in one pass."""
+    none = len(words)
+    has_words = word_end > word_start
+    at = np.concatenate([np.where(has_words, word_start, none),
+                         np.where(has_words, word_end - 1, none)])
+    picked = list(map([*words, ""].__getitem__, at.tolist()))
+    return picked[: len(word_start)], picked[len(word_start) :]
 
 
 def _units_holding(text: str, needles: Iterable[str], starts: list[int]) -> np.ndarray:
@@ -413,18 +452,113 @@ _crc = crc.crc
 _ENCODE = operator.methodcaller("encode", "utf-8", "surrogatepass")
 
 
-def _utf8_sizes(cps: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """UTF-8 length of each ``cps[starts[i] : starts[i] + lengths[i]]`` (BMP code points,
-    lone surrogates taking three bytes as ``surrogatepass`` writes them)."""
-    if not len(cps) or int(cps.max()) < 0x80:
-        return lengths.copy()
-    extra = np.zeros(len(cps) + 1, np.int64)
-    np.cumsum((cps >= 0x80).astype(np.int64) + (cps >= 0x800), out=extra[1:])
-    return lengths + extra[starts + lengths] - extra[starts]
+#: Longest word (in UTF-8 bytes) whose crc32 is made in numpy; longer ones, rare, by zlib.
+_MAX_TABLE_WORD = 64
+#: Longest stopword in UTF-8 bytes; up to 4 bytes, a word's crc32 and length tell it apart
+#: from every other word of its length (the CRC is injective on 32-bit messages).
+_LONGEST_STOPWORD = max(len(w.encode("utf-8")) for w in STOPWORDS)
+_CRC_EXACT_BYTES = 4
+_LENGTH_BITS = 4
+
+
+@lru_cache(maxsize=1)
+def _crc_tables() -> tuple[np.ndarray, np.ndarray]:
+    """CRC-32 by parts: zlib.crc32(m) is the xor of ``empty[len(m)]`` and, for each byte b
+    of m with d bytes after it, ``byte[d, b]`` (the CRC is affine in the message)."""
+    byte = np.stack([crc.shift(crc._byte_table(), np.full(256, d))
+                     for d in range(_MAX_TABLE_WORD)]).astype(np.uint32)
+    empty = np.array([crc.crc("\0" * n) for n in range(_MAX_TABLE_WORD + 1)], np.uint32)
+    return byte.reshape(-1), empty
+
+
+#: Bits of a word's crc32 that index the stopword lookup table.
+_STOP_INDEX_BITS = 16
+
+
+@lru_cache(maxsize=1)
+def _stopword_table() -> tuple[int, np.ndarray, np.ndarray]:
+    """(shift, index, keys): stopword ``index[(key >> shift) & mask]`` of ``keys`` (0: none)
+    is the only one that a word's key (its crc32 and length, see _word_infos) can match,
+    for a shift that gives every stopword an index of its own."""
+    words = sorted(STOPWORDS)
+    crcs = np.array([crc.crc(w) for w in words], np.int64)
+    sizes = np.array([len(w.encode("utf-8")) for w in words], np.int64)
+    keys = np.concatenate([[-1], crcs << _LENGTH_BITS | sizes])
+    mask = (1 << _STOP_INDEX_BITS) - 1
+    for shift in range(_LENGTH_BITS, _LENGTH_BITS + 32 - _STOP_INDEX_BITS + 1):
+        slots = (keys[1:] >> shift) & mask
+        if len(np.unique(slots)) == len(slots):
+            index = np.zeros(mask + 1, np.uint16)
+            index[slots] = np.arange(1, len(keys))
+            return shift, index, keys
+    raise AssertionError("no collision-free stopword table")  # never for these stopwords
+
+
+def _word_infos(
+    spaced: str, words: list[str], in_bmp: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_word_info`` and word_bytes of each word of ``spaced`` (\\w runs between spaces:
+    ``words`` is ``spaced.split()``), in a few numpy passes over its bytes rather than a
+    dict lookup or a CRC per word. ``in_bmp``: no character of ``spaced`` is above the BMP."""
+    raw = np.frombuffer((" " + spaced + " ").encode("utf-8"), np.uint8)
+    in_word = raw != 0x20
+    # Byte i + 1 starts or ends a word where in_word changes between bytes i and i + 1.
+    bounds = np.flatnonzero(in_word[1:] != in_word[:-1])
+    before, last = bounds[0::2], bounds[1::2]
+    sizes = last - before
+    pos = np.flatnonzero(in_word)
+    after = np.repeat(last, sizes) - pos
+    np.minimum(after, _MAX_TABLE_WORD - 1, out=after)
+    byte, empty = _crc_tables()
+    parts = byte.take(after * 256 + raw.take(pos))
+    first = np.cumsum(sizes) - sizes
+    crcs = (np.bitwise_xor.reduceat(parts, first) if len(first) else parts[:0]).astype(np.int64)
+    crcs ^= empty.take(np.minimum(sizes, _MAX_TABLE_WORD))
+    for i in np.flatnonzero(sizes > _MAX_TABLE_WORD).tolist():
+        crcs[i] = _crc(words[i])
+    key = crcs << _LENGTH_BITS | np.minimum(sizes, (1 << _LENGTH_BITS) - 1)
+    shift, index, keys = _stopword_table()
+    stop = keys.take(index.take((key >> shift) & (len(index) - 1))) == key
+    for i in np.flatnonzero(stop & (sizes > _CRC_EXACT_BYTES)).tolist():
+        stop[i] = words[i] in STOPWORDS
+    return crcs << 1 | stop, sizes if in_bmp else _bmp_sizes(raw, pos, sizes, first)
+
+
+def _bmp_sizes(
+    raw: np.ndarray, pos: np.ndarray, sizes: np.ndarray, first: np.ndarray
+) -> np.ndarray:
+    """Word sizes in bytes with each character above the BMP (4 bytes) counted as 3, as the
+    model was trained (word ``i`` is ``raw[pos[first[i]:][:sizes[i]]]``)."""
+    four = np.zeros(len(pos) + 1, np.int64)
+    np.cumsum(raw.take(pos) >= 0xF0, out=four[1:])
+    return sizes - (four[first + sizes] - four[first])
 
 
 def _word_info(word: str) -> int:
     return _crc(word) << 1 | (word in STOPWORDS)
+
+
+def _flag_columns(columns: dict[str, int]) -> tuple[list[int], np.ndarray]:
+    """Own column indices of ``columns`` and their flags, for _set_flag_columns."""
+    return [_COLUMN[name] for name in columns], np.array(list(columns.values()), np.uint16)
+
+
+#: Own columns that tell whether a unit's last (or first) non-space character has a flag.
+_LAST_FLAG_COLUMNS = _flag_columns({
+    "end_terminal": _E_TERMINAL, "end_colon": _E_COLON, "end_close": _E_CLOSING,
+    "end_digit": _E_DIGIT, "end_alnum": _E_ALNUM})
+_FIRST_FLAG_COLUMNS = _flag_columns({
+    "start_upper": _E_UPPER, "start_lower": _E_LOWER, "start_digit": _E_DIGIT,
+    "md_heading": _E_HASH, "md_quote": _E_QUOTE})
+
+
+def _set_flag_columns(
+    own: np.ndarray, flags: np.ndarray, columns: tuple[list[int], np.ndarray]
+) -> None:
+    """Sets the own ``columns`` to whether ``flags`` has each column's flag: one numpy call
+    for all of them (numpy calls per document are most of what a short document costs)."""
+    at, masks = columns
+    own[:, at] = (flags[:, None] & masks) != 0
 
 
 def featurize(text: str, units: Sequence[Unit], rule_labels: Sequence[int]) -> DocFeatures:
@@ -509,7 +643,7 @@ def featurize_many(
     np.left_shift(codes[:-1], 3, out=pairs[1:])
     pairs[1:] |= codes[1:]
     word_starts, title_breaks, n_upper, n_lower_title = _span_sums(
-        pairs, _joined_fields(), js, je)
+        pairs, _joined_fields, js, je)
 
     # First and last non-space character of each unit (the stripped unit's ends).
     blank = lengths == 0
@@ -542,7 +676,8 @@ def featurize_many(
     if len(lowered) == len(joined):
         is_word = (codes & _J_WORD).view(bool)
         spaced = np.where(is_word, low, 0x20).astype("<u4", copy=False)
-        words = spaced.tobytes().decode("utf-32-le").split()
+        spaced_text = spaced.tobytes().decode("utf-32-le")
+        words = spaced_text.split()
     if len(words) == int(word_starts.sum()) and len(lowered) == len(joined):
         word_counts = word_starts
         word_end = np.cumsum(word_counts)
@@ -552,9 +687,7 @@ def featurize_many(
         starts_here = is_word.copy()
         starts_here[1:] &= ~is_word[:-1]
         at = np.flatnonzero(starts_here)
-        ends_here = is_word.copy()
-        ends_here[:-1] &= ~is_word[1:]
-        word_bytes = _utf8_sizes(spaced, at, np.flatnonzero(ends_here) + 1 - at)
+        word_info, word_bytes = _word_infos(spaced_text, words, in_bmp)
         later = np.ones(len(at), bool)
         later[word_start[word_counts > 0]] = False
         keep = is_word.copy()
@@ -562,9 +695,7 @@ def featurize_many(
         keep[je] = True
         spaced[je] = ord(sep)
         keys = spaced[keep].tobytes().decode("utf-32-le").split(sep)[:n]
-        heads = _slices(lowered, first, np.where(blank, first, np.minimum(first + 3, last + 1)))
-        tails = _slices(lowered, np.where(blank, first, np.maximum(last - 2, first)),
-                        np.where(blank, first, last + 1))
+        heads, tails = _edges(low, first, np.where(blank, 0, last + 1 - first), sep)
         lowered_starts = js
     else:  # unit by unit
         stripped = [t.strip() for t in lowered.split(sep)[:n]]
@@ -575,11 +706,11 @@ def featurize_many(
         word_start = word_end - word_counts
         keys = list(map(" ".join, per_unit))
         word_bytes = np.fromiter(map(len, map(_ENCODE, words)), np.int64, len(words))
+        word_info = _cached("word", words, _word_info)
         heads = [t[:3] for t in stripped]
         tails = [t[-3:] for t in stripped]
         seps = np.flatnonzero(_codepoints(lowered) == ord(sep))
         lowered_starts = np.concatenate([[0], seps[:-1] + 1])
-    word_info = _cached("word", words, _word_info)
     n_words = word_counts.astype(np.float32)
     has_words = word_counts > 0
 
@@ -589,14 +720,8 @@ def featurize_many(
     own[:, col["digit_frac"]] = counts["digit"] / safe_chars
     own[:, col["upper_frac"]] = counts["upper"] / np.maximum(counts["alpha"], 1)
     own[:, col["punct_frac"]] = counts["punct"] / safe_chars
-    own[:, col["end_terminal"]] = (last_flags & _E_TERMINAL) != 0
-    own[:, col["end_colon"]] = (last_flags & _E_COLON) != 0
-    own[:, col["end_close"]] = (last_flags & _E_CLOSING) != 0
-    own[:, col["end_digit"]] = (last_flags & _E_DIGIT) != 0
-    own[:, col["end_alnum"]] = (last_flags & _E_ALNUM) != 0
-    own[:, col["start_upper"]] = (first_flags & _E_UPPER) != 0
-    own[:, col["start_lower"]] = (first_flags & _E_LOWER) != 0
-    own[:, col["start_digit"]] = (first_flags & _E_DIGIT) != 0
+    _set_flag_columns(own, last_flags, _LAST_FLAG_COLUMNS)
+    _set_flag_columns(own, first_flags, _FIRST_FLAG_COLUMNS)
     own[:, col["start_other"]] = (first_flags & _E_ALNUM) == 0
     stop_cum = np.zeros(len(words) + 1, np.int64)
     np.cumsum(word_info & 1, out=stop_cum[1:])
@@ -607,7 +732,6 @@ def featurize_many(
     cased = (n_upper + n_lower_title) > 0
     own[:, col["title_case"]] = cased & (title_breaks == 0)
     own[:, col["all_upper"]] = (n_upper > 0) & (n_lower_title == 0)
-    own[:, col["md_heading"]] = (first_flags & _E_HASH) != 0
     bullet = (first_flags & _E_BULLET) != 0
     spaced_bullet = np.flatnonzero(first_flags & _E_BULLET_SPACE)
     after = first[spaced_bullet] + 1
@@ -620,7 +744,6 @@ def featurize_many(
         link_frac[i] = sum(map(len, _MD_LINK.findall(t))) / len(t)
     own[:, col["md_link_frac"]] = link_frac
     own[:, col["md_image"]] = _units_holding(lowered, ("![",), at_units)
-    own[:, col["md_quote"]] = (first_flags & _E_QUOTE) != 0
     own[:, col["has_pipe"]] = _units_holding(lowered, ("|",), at_units)
     own[:, col["has_copyright"]] = _units_holding(lowered, ("\u00a9", "(c)"), at_units)
     own[:, col["has_url_or_at"]] = _units_holding(lowered, ("http", "@", "www."), at_units)
@@ -691,8 +814,7 @@ def featurize_many(
     terminal = np.zeros(len(docs), np.float32)
     terminal[sizes > 0] = np.add.reduceat(own[:, col["end_terminal"]], nonempty)
     own[:, col["doc_terminal_frac"]] = (terminal / np.maximum(sizes, 1).astype(np.float32))[doc]
-    first_words = _pick(words, word_start, has_words)
-    last_words = _pick(words, word_end - 1, has_words)
+    first_words, last_words = _edge_words(words, word_start, word_end)
     own[:, col["log_first_word_repeats"]] = np.log(
         _counts_within(doc, _ids(first_words)).astype(np.float32))
     own[:, col["log_last_word_repeats"]] = np.log(
