@@ -432,7 +432,8 @@ class LineClassifier:
             proba[out] = _softmax(np.asarray(H[out] @ table) + log_prior)
         for i, net in enumerate(self.stages_):
             X2 = new._stage2_matrix(X, proba, offsets)
-            mlp = new._mlp(batch_size=256, learning_rate_init=learning_rate,
+            mlp = new._mlp(hidden_layer_sizes=(net[0].shape[1],), batch_size=256,
+                           learning_rate_init=learning_rate,
                            early_stopping=False)
             mlp.partial_fit(X2[:1], target[:1], classes=all_classes)
             w1, b1, w2, b2 = (a.astype(np.float64) for a in net)
