@@ -363,6 +363,9 @@ class LineClassifier:
             raise ValueError("no labelled units to adapt to")
         if len(X) != len(y) or any(len(d) != len(labels) for d, labels in zip(X, y)):
             raise ValueError("a document's labels do not match its units")
+        if not (penalty is None or penalty == "auto"
+                or (isinstance(penalty, (int, float)) and penalty >= 0)):
+            raise ValueError(f"penalty must be a number >= 0, None or 'auto', not {penalty!r}")
         weights = unit_weights(X, self.weighting)
         new = LineClassifier.from_arrays(self.get_params(), self.to_arrays())
         H = hashed(X, self.n_hash_bits)

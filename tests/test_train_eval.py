@@ -163,3 +163,15 @@ def test_adapt_is_deterministic_and_penalty_holds_stage2(tiny_model):
     assert counts_only.stage1_counts_.sum() > base.stage1_counts_.sum()
     for before, after in zip(base.stages_[0], counts_only.stages_[0]):
         assert np.array_equal(before, after)
+
+
+def test_adapt_refuses_a_bad_penalty(tiny_model):
+    from cleaner.modelfile import load_model
+    from cleaner.train import featurize_docs
+
+    base, _ = load_model(tiny_model)
+    new, _ = _relabelled_fixtures(2)
+    X, y = featurize_docs(new)
+    for penalty in (-1.0, "strong"):
+        with pytest.raises(ValueError, match="penalty"):
+            base.adapt(X, y, penalty=penalty)
