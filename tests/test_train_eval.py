@@ -100,31 +100,78 @@ def test_training_is_deterministic(tmp_path):
         assert np.array_equal(models[0][name], models[1][name]), name
 
 
-def test_adapt_learns_new_labels_without_forgetting(tiny_model):
-    """Updating with a document's labels moves the model towards them, and leaves the
-    other documents' predictions mostly as they were."""
-    import warnings
-
+def _relabelled_fixtures(n_new: int):
+    """The fixtures split in new documents relabelled to a convention they never had (all
+    boilerplate: a site whose text we never want) and the rest, as they are."""
     from cleaner.fixture_format import read_fixture
+
+    docs = [read_fixture(str(p)) for p in sorted(FIXTURES_DIR.glob("*.tsv"))]
+    new = [type(d)(d.id, d.lines, ["boilerplate" if label else "" for label in d.labels],
+                   d.meta) for d in docs[:n_new]]
+    return new, docs[n_new:]
+
+
+def _accuracy(model, docs):
+    from cleaner.train import featurize_docs
+
+    X, y = featurize_docs(docs)
+    pairs = [(p, g) for ps, gs in zip(model.predict(X), y) for p, g in zip(ps, gs)]
+    return sum(p == g for p, g in pairs) / len(pairs)
+
+
+@pytest.mark.parametrize(("kwargs", "gain"), [
+    ({"penalty": None}, 0.0),  # stage-1 counts alone
+    ({"count_weight": 0.0}, 0.1),  # stage-2 fine-tuning alone
+    ({}, 0.1),  # the default: both
+])
+def test_adapt_learns_new_labels_without_forgetting(tiny_model, kwargs, gain):
+    """Updating with documents' labels moves the model towards them (each of its two
+    parts does on its own), and leaves the other documents' predictions mostly as they
+    were."""
     from cleaner.modelfile import load_model
     from cleaner.train import featurize_docs
 
     base, _ = load_model(tiny_model)
-    docs = [read_fixture(str(p)) for p in sorted(FIXTURES_DIR.glob("*.tsv"))]
-    new, rest = docs[:1], docs[1:]
-    # Teach it something the fixtures never say: this document is all boilerplate.
-    relabelled = [type(new[0])(new[0].id, new[0].lines,
-                               ["boilerplate" if label else "" for label in new[0].labels],
-                               new[0].meta)]
-    X, y = featurize_docs(relabelled)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        adapted = base.adapt(X, y, epochs=3)
+    new, rest = _relabelled_fixtures(4)
+    X, y = featurize_docs(new)
+    adapted = base.adapt(X, y, groups=[d.id for d in new], **kwargs)
+    assert _accuracy(adapted, new) > _accuracy(base, new) + gain
+    assert _accuracy(adapted, rest) > _accuracy(base, rest) - 0.1
 
-    def accuracy(model, docs_):
-        Xd, yd = featurize_docs(docs_)
-        pairs = [(p, g) for ps, gs in zip(model.predict(Xd), yd) for p, g in zip(ps, gs)]
-        return sum(p == g for p, g in pairs) / len(pairs)
 
-    assert accuracy(adapted, relabelled) > accuracy(base, relabelled)
-    assert accuracy(adapted, rest) > accuracy(base, rest) - 0.1
+def test_adapt_is_deterministic_and_penalty_holds_stage2(tiny_model):
+    """Same data, same update; a huge penalty leaves stage 2 as it was, the default one
+    moves it; without fine-tuning, stage 2 is untouched and stage 1 adds the counts."""
+    import numpy as np
+
+    from cleaner.modelfile import load_model
+    from cleaner.train import featurize_docs
+
+    base, _ = load_model(tiny_model)
+    new, _ = _relabelled_fixtures(4)
+    X, y = featurize_docs(new)
+    groups = [d.id for d in new]
+    one, two = (base.adapt(X, y, groups=groups).to_arrays() for _ in range(2))
+    for name in one:
+        assert np.array_equal(one[name], two[name]), name
+    held = base.adapt(X, y, groups=groups, penalty=1e9).stages_[0]
+    for before, stiff in zip(base.stages_[0], held):
+        assert np.allclose(before, stiff, atol=1e-4)
+    moved = [one[f"pass1_{part}"] for part in ("w1", "b1", "w2", "b2")]
+    assert max(float(np.abs(b - m).max()) for b, m in zip(base.stages_[0], moved)) > 1e-2
+    counts_only = base.adapt(X, y, groups=groups, penalty=None)
+    assert counts_only.stage1_counts_.sum() > base.stage1_counts_.sum()
+    for before, after in zip(base.stages_[0], counts_only.stages_[0]):
+        assert np.array_equal(before, after)
+
+
+def test_adapt_refuses_a_bad_penalty(tiny_model):
+    from cleaner.modelfile import load_model
+    from cleaner.train import featurize_docs
+
+    base, _ = load_model(tiny_model)
+    new, _ = _relabelled_fixtures(2)
+    X, y = featurize_docs(new)
+    for penalty in (-1.0, "strong"):
+        with pytest.raises(ValueError, match="penalty"):
+            base.adapt(X, y, penalty=penalty)
