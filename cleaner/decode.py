@@ -6,7 +6,10 @@ unit takes the model's most probable label. A pair that a repeat rule matched in
 article (body on both sides of it) takes the rule's first label: a teaser headline amid
 the article's paragraphs is cross-promotion, the same pair amid a menu is navigation, and
 the model picks that one only from the lines around. Last, the title pass: an article has one
-headline, so when the model called no unit ``title``, the unit it found likeliest to be
+headline. When the model called several units ``title``, the likeliest keeps it and the
+others take their next most probable label (on dev, title F1 0.638 -> 0.661, shingle F1
+unchanged; by gold label the demoted units were boilerplate 27, body 15, title 7).
+When the model called no unit ``title``, the unit it found likeliest to be
 the title becomes it, if it comes before the body and the model gave it at least
 ``TITLE_MIN_PROBABILITY``. On the corpus dev split this pass raises title F1 from 0.53 to
 0.55 and leaves the body's shingle F1 unchanged, at every threshold from 0.002 to 0.1.
@@ -54,6 +57,14 @@ def decide(
     if repeated:
         _inside_article(labels, repeats)
     free_units = np.flatnonzero(free)
+    titles = [i for i in free_units.tolist() if labels[i] == _TITLE]
+    if len(titles) > 1:  # one headline: the others take their next most probable label
+        keep = max(titles, key=lambda i: proba[i, _TITLE])
+        for i in titles:
+            if i != keep:
+                p = proba[i].copy()
+                p[_TITLE] = -1
+                labels[i] = int(p.argmax())
     if len(free_units) and _TITLE not in labels:
         title = proba[free_units, _TITLE]
         if np.isnan(title).any():  # max() below keeps the first of incomparable values

@@ -113,6 +113,16 @@ def test_title_pass_leaves_documents_that_have_a_title_or_no_candidate():
     assert [LABELS[i] for i in decide(after_body, [-1, -1], [None, None])] == ["body", "body"]
 
 
+def test_one_headline_the_other_title_units_take_their_next_label():
+    proba = _p({"title": 0.6, "body": 0.3}, {"title": 0.9}, {"title": 0.5, "boilerplate": 0.4},
+               {"body": 0.9})
+    got = [LABELS[i] for i in decide(proba, [-1] * 4, [None] * 4)]
+    assert got == ["body", "title", "boilerplate", "body"]
+    # A line rule's title is not the model's to take back.
+    ruled = decide(proba, [LABEL_INDEX["title"], -1, -1, -1], [None] * 4)
+    assert [LABELS[i] for i in ruled] == ["title", "title", "boilerplate", "body"]
+
+
 def test_teaser_pair_inside_the_article_is_promo_and_amid_a_menu_is_the_models_choice():
     teaser = next(r for r in REPEAT_RULES if r.name == "teaser_repeated_with_section")
     pair = [{"boilerplate": 0.6, "promo": 0.4}, {"boilerplate": 0.6, "promo": 0.4}]
