@@ -73,6 +73,19 @@ def _fraction(value: str) -> float:
     return f
 
 
+def _penalty(value: str) -> float | str | None:
+    if value.lower() in ("none", "auto"):
+        return None if value.lower() == "none" else "auto"
+    try:
+        penalty = float(value)
+    except ValueError:
+        penalty = -1.0
+    if not penalty >= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a number >= 0, 'none' or 'auto', not {value!r}")
+    return penalty
+
+
 def _weight(value: str) -> float:
     try:
         weight = float(value)
@@ -226,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"without --dev, share of documents held out for the report "
                    f"(default: {DEFAULT_HOLDOUT}; 0 trains on everything)")
     p.add_argument("--init", metavar="MODEL", help="adapt this model instead of starting anew")
+    p.add_argument("--penalty", type=_penalty, metavar="P", default=argparse.SUPPRESS,
+                   help="with --init: how strongly the layout network is held to the model's "
+                   "weights (default 10; 'none' updates the word counts only; 'auto' "
+                   "chooses by cross-validation over DATA, which takes minutes)")
     p.add_argument("--weighted", nargs=2, action="append", default=[],
                    metavar=("DATA", "WEIGHT"),
                    help="also train on DATA, each document counting WEIGHT times "
@@ -332,6 +349,10 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if not 4 <= args.hash_bits <= 28:
             raise _Usage("--hash-bits must be between 4 and 28")
         params["n_hash_bits"] = args.hash_bits
+    if hasattr(args, "penalty"):
+        if args.init is None:
+            raise _Usage("--penalty needs --init (it sets how a model is updated)")
+        params["penalty"] = args.penalty
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -37,6 +37,37 @@ def test_train_init_adapts(capsys, tmp_path, tiny_model):
     assert Cleaner(model).classify("Some text\n")
 
 
+def test_train_init_penalty_none_updates_the_word_counts_only(capsys, tmp_path, tiny_model):
+    import numpy as np
+
+    model = tmp_path / "counts.npz"
+    code, _, err = run(capsys, "train", FIXTURES_DIR / "en-news-fullpage.tsv", "-o", model,
+                       "--init", tiny_model, "--holdout", "0", "--penalty", "none")
+    assert code == 0, err
+    base, new = Cleaner(tiny_model).model, Cleaner(model).model
+    for before, after in zip(base.stages_[0], new.stages_[0]):
+        assert np.array_equal(before, after)
+    assert new.stage1_counts_.sum() > base.stage1_counts_.sum()
+    # Stage 2 learns from held-out pages: it needs two of them at least.
+    code, _, err = run(capsys, "train", FIXTURES_DIR / "en-news-fullpage.tsv",
+                       FIXTURES_DIR / "de-news-fullpage.tsv", "-o", tmp_path / "tuned.npz",
+                       "--init", tiny_model, "--holdout", "0", "--penalty", "0.5")
+    assert code == 0, err
+    tuned = Cleaner(tmp_path / "tuned.npz").model
+    assert not np.array_equal(tuned.stages_[0][0], base.stages_[0][0])
+
+
+@pytest.mark.parametrize("args", [["--penalty", "-1"], ["--penalty", "lots"], ["--penalty", "1"]])
+def test_train_penalty_needs_init_and_a_valid_value(capsys, tmp_path, tiny_model, args):
+    init = ["--init", tiny_model] if args[1] != "1" else []  # "1" is valid but lacks --init
+    code, _, err = run(capsys, "train", FIXTURES_DIR / "en-news-fullpage.tsv", "-o",
+                       tmp_path / "m.npz", "--holdout", "0", *init, *args)
+    assert code == 2
+    assert "--penalty" in err
+    assert_no_traceback(err)
+    assert not (tmp_path / "m.npz").exists()
+
+
 def test_train_bad_data(capsys, tmp_path):
     bad = tmp_path / "bad.tsv"
     bad.write_text("body\tfine\nnonsense\tline two\n", encoding="utf-8")
