@@ -94,3 +94,15 @@ def test_stage2_ensemble_is_the_mean_of_its_networks_logits():
     np.testing.assert_allclose(logits(merged), np.mean([logits(n) for n in nets], axis=0),
                                rtol=1e-4, atol=1e-4)
     assert len({n[0].tobytes() for n in nets}) == 3  # different starts, different nets
+
+
+def test_markdown_link_targets_are_not_words():
+    """A sentence with links reads as the same words as without them (URL pieces would
+    make it look like a menu and fill the n-grams with one site's paths)."""
+    plain = "The council met on Tuesday to approve the new bridge.\n"
+    linked = ("[The council](https://example.org/council/news?id=42) met on Tuesday to "
+              "approve the ![new](/img/bridge.png) bridge.\n")
+    _, a = _features(plain)
+    _, b = _features(linked)
+    assert b.words == a.words
+    assert b.dense[0, DENSE_NAMES.index("md_link_frac")] > 0
