@@ -74,15 +74,15 @@ def _fraction(value: str) -> float:
 
 
 def _penalty(value: str) -> float | str | None:
-    if value.lower() in ("none", "auto"):
-        return None if value.lower() == "none" else "auto"
+    from .model import check_penalty
+
+    word = value.lower()
     try:
-        penalty = float(value)
+        penalty = None if word == "none" else "auto" if word == "auto" else float(value)
+        check_penalty(penalty)
     except ValueError:
-        penalty = -1.0
-    if not penalty >= 0:
         raise argparse.ArgumentTypeError(
-            f"must be a number >= 0, 'none' or 'auto', not {value!r}")
+            f"must be a number >= 0, 'none' or 'auto', not {value!r}") from None
     return penalty
 
 

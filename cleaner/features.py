@@ -302,15 +302,26 @@ def _class_counts(text: str, starts: np.ndarray, ends: np.ndarray) -> dict[str, 
     return dict(zip(("alpha", "upper", "digit", "punct", "space", "sentences"), sums))
 
 
-def window_mean(values: np.ndarray, half: int) -> np.ndarray:
-    """Mean of rows i-half .. i+half (clipped at the document's ends)."""
+def _window(values: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of rows i-half .. i+half (clipped at the document's ends), and how many rows
+    each sum holds."""
     n = len(values)
     cum = np.zeros((n + 1,) + values.shape[1:], np.float64)
     np.cumsum(values, axis=0, out=cum[1:])
     idx = np.arange(n)
     lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
-    width = (hi - lo).reshape((-1,) + (1,) * (values.ndim - 1))
-    return ((cum[hi] - cum[lo]) / width).astype(np.float32)
+    return cum[hi] - cum[lo], (hi - lo).reshape((-1,) + (1,) * (values.ndim - 1))
+
+
+def window_mean(values: np.ndarray, half: int) -> np.ndarray:
+    """Mean of rows i-half .. i+half (clipped at the document's ends)."""
+    sums, width = _window(values, half)
+    return (sums / width).astype(np.float32)
+
+
+def window_sum(values: np.ndarray, half: int) -> np.ndarray:
+    """Sum of rows i-half .. i+half (clipped at the document's ends)."""
+    return _window(values, half)[0]
 
 
 class DocFeatures:

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .blas import one_thread
-from .features import DENSE_NAMES, DocFeatures, hashed, window_mean
+from .features import DENSE_NAMES, DocFeatures, hashed, window_mean, window_sum
 from .labels import LABEL_INDEX, LABELS
 
 #: Offsets of the neighbours whose stage-1 probabilities stage 2 sees.
@@ -78,6 +78,13 @@ def _forward(net: tuple[np.ndarray, ...], X2: np.ndarray) -> np.ndarray:
     """Label probabilities from a one-hidden-layer ReLU network stored as plain arrays."""
     w1, b1, w2, b2 = net
     return _softmax(np.maximum(X2 @ w1 + b1, 0) @ w2 + b2)
+
+
+def check_penalty(penalty: object) -> None:
+    """Refuse a penalty ``adapt`` cannot use: a number >= 0, None or "auto"."""
+    if not (penalty is None or penalty == "auto"
+            or (isinstance(penalty, (int, float)) and penalty >= 0)):
+        raise ValueError(f"penalty must be a number >= 0, None or 'auto', not {penalty!r}")
 
 
 def _fine_tune(
@@ -221,11 +228,9 @@ def _fill_stage2(out: np.ndarray, dense: np.ndarray, proba: np.ndarray) -> None:
     seen = np.r_[-1, last[:-1]]
     out[:, at] = seen >= 0
     out[:, at + 1] = np.where(seen >= 0, np.log1p(row - seen) / 5, 0)
-    counts = np.r_[0, np.cumsum(marker)]
-    near = (counts[np.minimum(row + MARKER_WINDOW + 1, n)]
-            - counts[np.maximum(row - MARKER_WINDOW, 0)])
-    out[:, at + 2] = np.minimum(near, 3) / 3
-    out[:, at + 3] = counts[1:] / max(int(counts[-1]), 1)
+    out[:, at + 2] = np.minimum(window_sum(marker, MARKER_WINDOW), 3) / 3
+    counts = np.cumsum(marker)
+    out[:, at + 3] = counts / max(int(counts[-1]), 1)
 
 
 class LineClassifier:
@@ -463,9 +468,7 @@ class LineClassifier:
             raise ValueError("no labelled units to adapt to")
         if len(X) != len(y) or any(len(d) != len(labels) for d, labels in zip(X, y)):
             raise ValueError("a document's labels do not match its units")
-        if not (penalty is None or penalty == "auto"
-                or (isinstance(penalty, (int, float)) and penalty >= 0)):
-            raise ValueError(f"penalty must be a number >= 0, None or 'auto', not {penalty!r}")
+        check_penalty(penalty)
         weights = unit_weights(X, self.weighting)
         new = LineClassifier.from_arrays(self.get_params(), self.to_arrays())
         H = hashed(X, self.n_hash_bits)
