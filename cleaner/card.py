@@ -23,6 +23,9 @@ def format_card(name: str, info: dict[str, Any]) -> str:
     out.append(f"- Documents: {info.get('documents')}, units: {info.get('units')}")
     for name, weight in (info.get("weighted") or {}).items():
         out.append(f"- Weighted data: `{name}`, each document counting {weight:g} times")
+    if info.get("params"):
+        out.append("- Estimator: `LineClassifier("
+                   + ", ".join(f"{k}={v!r}" for k, v in info["params"].items()) + ")`")
     if info.get("init"):
         out.append(f"- Adapted from: `{info['init']}`")
     labels = info.get("labels", {})

@@ -1,6 +1,8 @@
 """The learned line classifier: two stages over a document's units.
 
-Stage 1 is a Naive-Bayes model over each unit's hashed n-grams: it reads the words.
+Stage 1 reads the words: a Naive-Bayes model over each unit's hashed n-grams (counts, so
+updating with new labels adds counts) and, beside it, a logistic model over the same
+n-grams (discriminative, so it weighs n-grams that Naive Bayes counts twice).
 Stage 2 is a small neural network (``n_nets`` ``MLPClassifier``s merged into one) over the
 dense measures plus the stage-1 probabilities of the unit, its neighbours and its section:
 it reads the page's layout, so that a sentence-like line inside a block of links or a
@@ -28,6 +30,9 @@ from .labels import LABEL_INDEX, LABELS
 STAGE2_NEIGHBOURS = (-3, -2, -1, 1, 2, 3)
 #: Half-width of the window of averaged stage-1 probabilities stage 2 sees.
 STAGE2_WINDOW = 8
+#: Offsets of the neighbours whose linear stage-1 probabilities stage 2 sees (and their
+#: mean over the same window).
+LINEAR_NEIGHBOURS = (-2, -1, 1, 2)
 #: How much one new labelled unit counts in stage 1, against one of the original data.
 ADAPT_COUNT_WEIGHT = 20.0
 #: Strength of the pull of stage 2's weights back to the ones it had, when adapting: an L2
@@ -78,6 +83,11 @@ def _forward(net: tuple[np.ndarray, ...], X2: np.ndarray) -> np.ndarray:
     """Label probabilities from a one-hidden-layer ReLU network stored as plain arrays."""
     w1, b1, w2, b2 = net
     return _softmax(np.maximum(X2 @ w1 + b1, 0) @ w2 + b2)
+
+
+def _linear_proba(H: sp.csr_matrix, coef: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Probabilities of the linear half of stage 1 (softmax of its label scores)."""
+    return _softmax(np.asarray(H @ coef) + bias)
 
 
 def check_penalty(penalty: object) -> None:
@@ -141,7 +151,7 @@ def stage2_inputs(dense: np.ndarray, proba: np.ndarray) -> np.ndarray:
     probabilities of the unit, its neighbours, their windowed and long-range means, where
     the unit lies relative to the text stage 1 believes is body, and whether it follows a
     comment or review section marker."""
-    out = np.zeros((len(proba), _stage2_width(proba.shape[1])), np.float32)
+    out = np.zeros((len(proba), _stage2_width(proba.shape[1], False)), np.float32)
     _fill_stage2(out, dense, proba)
     return out
 
@@ -160,8 +170,12 @@ MARKER_WINDOW = 8
 _MARKER = DENSE_NAMES.index("section_marker")
 
 
-def _stage2_width(k: int) -> int:
-    return _STAGE2_BLOCKS * k + _STAGE2_TAIL
+#: Blocks of linear stage-1 probabilities: own, neighbours, windowed mean.
+_LINEAR_BLOCKS = 2 + len(LINEAR_NEIGHBOURS)
+
+
+def _stage2_width(k: int, linear: bool) -> int:
+    return _STAGE2_BLOCKS * k + _STAGE2_TAIL + (_LINEAR_BLOCKS * k if linear else 0)
 
 
 def decayed_mean_before(values: np.ndarray, half_life: float) -> np.ndarray:
@@ -192,20 +206,27 @@ def decayed_mean_before(values: np.ndarray, half_life: float) -> np.ndarray:
     return out.astype(values.dtype)
 
 
-def _fill_stage2(out: np.ndarray, dense: np.ndarray, proba: np.ndarray) -> None:
-    """Write ``stage2_inputs(dense, proba)`` into ``out`` (zeros, one row per unit): no
-    pieces to stack, as this runs for every document."""
+def _fill_context(out: np.ndarray, proba: np.ndarray, shifts: Sequence[int]) -> int:
+    """Write the unit's probabilities, its neighbours' at ``shifts`` and their mean over
+    ``STAGE2_WINDOW`` into the first columns of ``out``; return the next free column."""
     n, k = proba.shape
     out[:, :k] = proba
     at = k
-    for shift in STAGE2_NEIGHBOURS:  # zero where the neighbour is outside the document
+    for shift in shifts:  # zero where the neighbour is outside the document
         if 0 < shift < n:
             out[: n - shift, at : at + k] = proba[shift:]
         elif 0 < -shift < n:
             out[-shift:, at : at + k] = proba[: n + shift]
         at += k
     out[:, at : at + k] = window_mean(proba, STAGE2_WINDOW)
-    at += k
+    return at + k
+
+
+def _fill_stage2(out: np.ndarray, dense: np.ndarray, proba: np.ndarray) -> None:
+    """Write ``stage2_inputs(dense, proba)`` into ``out`` (zeros, one row per unit): no
+    pieces to stack, as this runs for every document."""
+    n, k = proba.shape
+    at = _fill_context(out, proba, STAGE2_NEIGHBOURS)
     if not n:
         return
     out[:, at : at + k] = decayed_mean_before(proba, DECAY_HALF_LIFE)
@@ -250,6 +271,8 @@ class LineClassifier:
         max_iter: int = 40,
         passes: int = 1,
         n_nets: int = 4,
+        linear_alpha: float | None = 1e-6,
+        linear_epochs: int = 5,
         random_state: int = 0,
     ):
         self.n_hash_bits = n_hash_bits
@@ -260,6 +283,8 @@ class LineClassifier:
         self.max_iter = max_iter
         self.passes = passes
         self.n_nets = n_nets
+        self.linear_alpha = linear_alpha
+        self.linear_epochs = linear_epochs
         self.random_state = random_state
 
     # scikit-learn's get_params/set_params, without requiring BaseEstimator at run time.
@@ -267,7 +292,8 @@ class LineClassifier:
         return {
             name: getattr(self, name)
             for name in ("n_hash_bits", "smoothing", "hidden", "n_folds", "weighting",
-                         "max_iter", "passes", "n_nets", "random_state")
+                         "max_iter", "passes", "n_nets", "linear_alpha", "linear_epochs",
+                         "random_state")
         }
 
     def set_params(self, **params: object) -> LineClassifier:
@@ -303,6 +329,34 @@ class LineClassifier:
         log_prior = np.where(
             prior > 0, np.log(np.maximum(prior, 1e-12) / max(prior.sum(), 1e-12)), -30.0)
         return np.ascontiguousarray(log_p.T, np.float32), log_prior.astype(np.float32)
+
+    def _fit_linear(
+        self, H: sp.csr_matrix, y: np.ndarray, w: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The linear half of stage 1: a logistic model (one-vs-rest, SGD) over the hashed
+        n-grams, as a (buckets, labels) weight table and a bias per label. A label absent
+        from ``y`` gets a bias of -30 (probability ~0). Weights are normalised to a mean
+        of 1, so the learning rate does not depend on their scale."""
+        from sklearn.linear_model import SGDClassifier
+
+        k = len(LABELS)
+        coef = np.zeros((H.shape[1], k), np.float32)
+        bias = np.full(k, -30.0, np.float32)
+        present = np.unique(y)
+        if len(present) < 2:
+            bias[present] = 0.0
+            return coef, bias
+        sgd = SGDClassifier(loss="log_loss", alpha=self.linear_alpha,
+                            max_iter=self.linear_epochs, tol=None,
+                            random_state=self.random_state)
+        sgd.fit(H, y, sample_weight=w / max(float(w.mean()), 1e-12))
+        if len(present) == 2:  # one score: the second class's log-odds
+            coef[:, present[1]] = sgd.coef_[0]
+            bias[present] = (0.0, sgd.intercept_[0])
+        else:
+            coef[:, present] = sgd.coef_.T
+            bias[present] = sgd.intercept_
+        return coef, bias
 
     def fit(
         self,
@@ -340,16 +394,24 @@ class LineClassifier:
         groups = list(groups) if groups is not None else [str(i) for i in range(len(X))]
         n_folds = min(self.n_folds, len(set(groups)))
         oof = np.zeros((len(target), len(LABELS)), np.float32)
+        linear = np.zeros_like(oof) if self.linear_alpha is not None else None
         if n_folds >= 2:
             for rows_train, rows_test in _fold_rows(offsets, groups, n_folds):
                 table, log_prior = self._evidence(*self._count_stage1(
                     H[rows_train], target[rows_train], weights[rows_train]))
                 oof[rows_test] = _softmax(np.asarray(H[rows_test] @ table) + log_prior)
+                if linear is not None:
+                    linear[rows_test] = _linear_proba(H[rows_test], *self._fit_linear(
+                        H[rows_train], target[rows_train], weights[rows_train]))
         self.stage1_counts_, self.stage1_prior_ = self._count_stage1(H, target, weights)
         self.__dict__.pop("_table", None)
+        if linear is not None:
+            self.stage1_coef_, self.stage1_intercept_ = self._fit_linear(H, target, weights)
         if n_folds < 2:
             table, log_prior = self._stage1_table()
             oof = _softmax(np.asarray(H @ table) + log_prior)
+            if linear is not None:
+                linear = _linear_proba(H, self.stage1_coef_, self.stage1_intercept_)
         del H
 
         # Stage 2, and with ``passes=2`` a second pass that reads the stage-2 labels of
@@ -359,7 +421,7 @@ class LineClassifier:
         self.stages_ = []
         with one_thread():
             for done in range(self.passes):
-                X2 = self._stage2_matrix(X, proba, offsets)
+                X2 = self._stage2_matrix(X, proba, offsets, linear)
                 self.stages_.append(self._fit_nets(X2, target, weights))
                 if done < self.passes - 1:
                     proba = (self._oof_mlp(X2, target, weights, groups, offsets, n_folds)
@@ -369,15 +431,28 @@ class LineClassifier:
         return self
 
     def _stage2_matrix(
-        self, X: Sequence[DocFeatures], proba: np.ndarray, offsets: np.ndarray
+        self,
+        X: Sequence[DocFeatures],
+        proba: np.ndarray,
+        offsets: np.ndarray,
+        linear: np.ndarray | None,
     ) -> np.ndarray:
+        """Stage-2 inputs of all units of ``X``: scaled dense measures, then the context
+        of the stage-1 (or previous pass's) ``proba``, then that of the ``linear``
+        stage-1 probabilities (if the model has a linear part)."""
         d = len(self.dense_mean_)
-        out = np.zeros((int(offsets[-1]), d + _stage2_width(proba.shape[1])), np.float32)
+        k = proba.shape[1]
+        end = d + _stage2_width(k, False)
+        out = np.zeros((int(offsets[-1]), d + _stage2_width(k, linear is not None)),
+                       np.float32)
         for i, doc in enumerate(X):
-            rows = out[offsets[i] : offsets[i + 1]]
+            a, b = offsets[i], offsets[i + 1]
+            rows = out[a:b]
             np.divide(np.subtract(doc.dense, self.dense_mean_, out=rows[:, :d]),
                       self.dense_scale_, out=rows[:, :d])
-            _fill_stage2(rows[:, d:], doc.dense, proba[offsets[i] : offsets[i + 1]])
+            _fill_stage2(rows[:, d:end], doc.dense, proba[a:b])
+            if linear is not None:
+                _fill_context(rows[:, end:], linear[a:b], LINEAR_NEIGHBOURS)
         return out
 
     def _mlp(self, **overrides):
@@ -472,6 +547,9 @@ class LineClassifier:
         weights = unit_weights(X, self.weighting)
         new = LineClassifier.from_arrays(self.get_params(), self.to_arrays())
         H = hashed(X, self.n_hash_bits)
+        # The linear half of stage 1 is kept as it is (it has no counts to add to), and
+        # has not seen these documents: its probabilities are already honest ones.
+        linear = self._linear_stage1(H)
         counts, prior = self._count_stage1(H, target, weights)
         new.stage1_counts_ = new.stage1_counts_ + count_weight * counts
         new.stage1_prior_ = new.stage1_prior_ + count_weight * prior
@@ -512,11 +590,11 @@ class LineClassifier:
 
         if penalty == "auto":
             penalty = self._choose_penalty(new, X, target, weights, offsets, doc_fold, oof,
-                                           stage1_without)
+                                           stage1_without, linear)
             if penalty is None:
                 return new
         # Only the first network is fine-tuned; with passes=2 the second reads its output.
-        X2 = new._stage2_matrix(X, oof(set()), offsets)
+        X2 = new._stage2_matrix(X, oof(set()), offsets, linear)
         new.stages_[0] = _fine_tune(self.stages_[0], X2, target, weights,
                                     float(penalty) * self._merged_nets())
         return new
@@ -529,7 +607,7 @@ class LineClassifier:
         return max(self.stages_[0][0].shape[1] / max(self.hidden, 1), 1.0)
 
     def _choose_penalty(self, new, X, target, weights, offsets, doc_fold, oof,
-                        stage1_without) -> float | None:
+                        stage1_without, linear) -> float | None:
         """The candidate penalty (or None: stage 2 unchanged) whose fine-tuning puts the
         most words of held-out new documents on the right side of body / not body."""
         candidates: list[float | None] = [None, *ADAPT_PENALTIES]
@@ -538,10 +616,11 @@ class LineClassifier:
         row_fold = np.repeat(doc_fold, np.diff(offsets))
         for f in np.unique(doc_fold):
             held, rest = row_fold == f, row_fold != f
-            X2 = new._stage2_matrix(X, oof({int(f)}), offsets)
+            X2 = new._stage2_matrix(X, oof({int(f)}), offsets, linear)
             held_docs = [X[i] for i in np.flatnonzero(doc_fold == f)]
             X2_held = new._stage2_matrix(held_docs, stage1_without(held, {int(f)}),
-                                         np.cumsum([0] + [len(d) for d in held_docs]))
+                                         np.cumsum([0] + [len(d) for d in held_docs]),
+                                         None if linear is None else linear[held])
             net = self.stages_[0]
             for j, lam in enumerate(candidates):
                 if lam is not None:  # weakening penalties, each from the last solution
@@ -556,9 +635,18 @@ class LineClassifier:
     # ----- prediction (numpy only) -----------------------------------------------------
 
     def stage1_proba(self, X: Sequence[DocFeatures]) -> np.ndarray:
+        """Naive-Bayes stage-1 probabilities of every unit of ``X``, one row per unit."""
+        return self._naive_bayes_stage1(hashed(X, self.n_hash_bits))
+
+    def _naive_bayes_stage1(self, H: sp.csr_matrix) -> np.ndarray:
         table, log_prior = self._stage1_table()
-        z = hashed(X, self.n_hash_bits) @ table
-        return _softmax(np.asarray(z) + log_prior)
+        return _softmax(np.asarray(H @ table) + log_prior)
+
+    def _linear_stage1(self, H: sp.csr_matrix) -> np.ndarray | None:
+        """Probabilities of the linear half of stage 1, or None if the model has none."""
+        if self.linear_alpha is None:
+            return None
+        return _linear_proba(H, self.stage1_coef_, self.stage1_intercept_)
 
     def _stage1_table(self) -> tuple[np.ndarray, np.ndarray]:
         """The evidence table, made from the counts once per loaded model."""
@@ -575,10 +663,12 @@ class LineClassifier:
         offsets = np.cumsum([0] + [len(d) for d in X])
         if offsets[-1] == 0:
             return [np.zeros((0, len(LABELS)), np.float32) for _ in X]
-        proba = self.stage1_proba(X)
+        H = hashed(X, self.n_hash_bits)
+        proba = self._naive_bayes_stage1(H)
+        linear = self._linear_stage1(H)
         with one_thread():
             for net in self.stages_:
-                proba = _forward(net, self._stage2_matrix(X, proba, offsets))
+                proba = _forward(net, self._stage2_matrix(X, proba, offsets, linear))
         return [proba[offsets[i] : offsets[i + 1]] for i in range(len(X))]
 
     def predict(self, X: Sequence[DocFeatures]) -> list[list[str]]:
@@ -595,6 +685,9 @@ class LineClassifier:
             "stage1_counts_": self.stage1_counts_,
             "stage1_prior_": self.stage1_prior_,
         }
+        if self.linear_alpha is not None:
+            arrays["stage1_coef_"] = self.stage1_coef_
+            arrays["stage1_intercept_"] = self.stage1_intercept_
         for i, net in enumerate(self.stages_):
             for part, value in zip(self._NET, net):
                 arrays[f"pass{i + 1}_{part}"] = value
@@ -602,16 +695,22 @@ class LineClassifier:
 
     @classmethod
     def from_arrays(cls, params: dict, arrays: dict[str, np.ndarray]) -> LineClassifier:
+        if "linear_alpha" not in params:  # written before stage 1 had a linear half
+            params = {**params, "linear_alpha": None}
         model = cls(**params)
         d = len(DENSE_NAMES)
         k = len(LABELS)
-        n_in = d + _stage2_width(k)
+        linear = model.linear_alpha is not None
+        n_in = d + _stage2_width(k, linear)
         expected = {
             "dense_mean_": (d,),
             "dense_scale_": (d,),
             "stage1_counts_": (k, 1 << model.n_hash_bits),
             "stage1_prior_": (k,),
         }
+        if linear:
+            expected["stage1_coef_"] = (1 << model.n_hash_bits, k)
+            expected["stage1_intercept_"] = (k,)
         for name, shape in expected.items():
             if name not in arrays:
                 raise ValueError(f"missing array {name!r}")

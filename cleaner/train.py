@@ -151,6 +151,7 @@ def train(
         "units": sum(len(labels) for labels in y),
         "labels": dict(Counter(label for labels in y for label in labels)),
         "init": os.path.basename(init) if init else None,
+        "params": model.get_params(),
         "weighted": {os.path.basename(p): w for p, w in weighted},
         "rule_precision": {
             name: value["precision"] for name, value in rule_precision(train_docs).items()

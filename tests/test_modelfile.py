@@ -180,3 +180,36 @@ def test_cleaning_does_not_import_scikit_learn():
     out = subprocess.run([sys.executable, "-c", code, model], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+def test_missing_linear_stage1_arrays_are_refused(tiny_model, tmp_path):
+    other = tmp_path / "nolinear.npz"
+    _rewrite(tiny_model, other, lambda meta, arrays: arrays.pop("stage1_coef_"))
+    with pytest.raises(ModelError, match="stage1_coef_"):
+        Cleaner(other)
+
+
+def test_a_model_from_before_the_linear_stage1_still_loads(tmp_path, articles):
+    """A file written before stage 1 had a linear half (no such parameter, no such
+    arrays, narrower stage-2 weights) loads and predicts as it did."""
+    import warnings
+
+    from cleaner.train import save, train
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = train([str(Path(__file__).resolve().parent.parent / "fixtures")], holdout=0,
+                       params={"n_hash_bits": 12, "max_iter": 10, "n_folds": 2,
+                               "linear_alpha": None})
+    path = tmp_path / "plain.npz"
+    save(result, str(path))
+    old = tmp_path / "old.npz"
+
+    def forget_linear(meta, arrays):
+        del meta["params"]["linear_alpha"], meta["params"]["linear_epochs"]
+        assert "stage1_coef_" not in arrays
+
+    _rewrite(str(path), old, forget_linear)
+    text = articles[sorted(articles)[0]]
+    a, b = Cleaner(path).classify(text), Cleaner(old).classify(text)
+    assert [r.probabilities for r in a] == [r.probabilities for r in b]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 
+import numpy as np
 import pytest
 from helpers import FIXTURES_DIR, assert_no_traceback, run
 
@@ -23,6 +24,7 @@ def test_train_writes_model_and_card(capsys, tmp_path):
     card = tmp_path / "m.md"
     assert f"model card written to {card}" in out
     assert f"`cleaner {shlex.join(argv)}`" in card.read_text(encoding="utf-8")
+    assert "n_hash_bits=12" in card.read_text(encoding="utf-8")  # the estimator's parameters
     assert Cleaner(model).model.get_params()["n_hash_bits"] == 12
     assert Cleaner(model).model.get_params()["random_state"] == 3
     assert_no_traceback(err)
@@ -206,3 +208,27 @@ def test_adapt_refuses_a_bad_penalty(tiny_model):
     for penalty in (-1.0, "strong"):
         with pytest.raises(ValueError, match="penalty"):
             base.adapt(X, y, penalty=penalty)
+
+
+@pytest.mark.parametrize("labels", [("body", "boilerplate"), ("body", "boilerplate", "promo")])
+def test_linear_stage1_reads_the_words_and_leaves_absent_labels_out(labels):
+    """The linear half of stage 1: each unit's one word tells its label; labels never
+    seen in training get no probability."""
+    import scipy.sparse as sp
+
+    from cleaner.labels import LABEL_INDEX
+    from cleaner.model import LineClassifier, _linear_proba
+
+    rng = np.random.default_rng(0)
+    y = np.array([LABEL_INDEX[labels[i % len(labels)]] for i in range(300)])
+    columns = y * 10 + rng.integers(0, 3, len(y))  # three words per label
+    H = sp.csr_matrix((np.ones(len(y), np.float32), (np.arange(len(y)), columns)),
+                      shape=(len(y), 128))
+    model = LineClassifier(random_state=0)
+    coef, bias = model._fit_linear(H, y, np.ones(len(y)))
+    proba = _linear_proba(H, coef, bias)
+    assert (proba.argmax(axis=1) == y).all()
+    absent = [LABEL_INDEX[name] for name in LABEL_INDEX if name not in labels]
+    assert proba[:, absent].max() < 1e-6
+    again = model._fit_linear(H, y, np.ones(len(y)))
+    assert np.array_equal(coef, again[0]) and np.array_equal(bias, again[1])
