@@ -315,15 +315,26 @@ def _class_counts(text: str, starts: np.ndarray, ends: np.ndarray) -> dict[str, 
     return dict(zip(("alpha", "upper", "digit", "punct", "space", "sentences"), sums))
 
 
+@lru_cache(maxsize=1024)
+def _window_bounds(n: int, half: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First and past-the-end row of the window around each of n rows, and its width
+    (read-only, shared)."""
+    idx = np.arange(n)
+    lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
+    bounds = lo, hi, hi - lo
+    for array in bounds:
+        array.flags.writeable = False
+    return bounds
+
+
 def _window(values: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
     """Sums of rows i-half .. i+half (clipped at the document's ends), and how many rows
     each sum holds."""
     n = len(values)
+    lo, hi, width = _window_bounds(n, half)
     cum = np.zeros((n + 1,) + values.shape[1:], np.float64)
     np.cumsum(values, axis=0, out=cum[1:])
-    idx = np.arange(n)
-    lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
-    return cum[hi] - cum[lo], (hi - lo).reshape((-1,) + (1,) * (values.ndim - 1))
+    return cum[hi] - cum[lo], width.reshape((-1,) + (1,) * (values.ndim - 1))
 
 
 def window_mean(values: np.ndarray, half: int) -> np.ndarray:
