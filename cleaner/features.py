@@ -684,7 +684,8 @@ def featurize_many(
     n_doc = sizes[doc]
     texts, starts_, ends_, _, _, paragraphs = zip(
         *itertools.chain.from_iterable(units for _, units, _ in docs))
-    texts = tuple(_mask_link_targets(t) if "](" in t else t for t in texts)
+    if "](" in "\n".join(texts):  # ("\n" is neither "]" nor "(": no false alarm)
+        texts = tuple(_mask_link_targets(t) if "](" in t else t for t in texts)
     starts = np.array(starts_, np.int64)
     ends = np.array(ends_, np.int64)
     # The documents' texts, one after the other with a newline between them: terminal
@@ -924,19 +925,34 @@ _CRC_CARET, _CRC_DOLLAR, _CRC_SPACE = crc.crc("^"), crc.crc("$"), crc.crc(" ")
 _CRC_NO_BIGRAM = crc.crc("^^")
 
 
-def _edge_word_hashes(docs: Sequence[DocFeatures]) -> tuple[np.ndarray, ...]:
+@cache
+def _prefix_shifts(prefix_crc: int) -> np.ndarray:
+    """``crc.shift(prefix_crc, n)`` for every n up to ``crc.MAX_TABLE_SHIFT``: the crc32
+    of a fixed prefix followed by an n-byte word is this xor the word's crc32."""
+    lengths = np.arange(crc.MAX_TABLE_SHIFT + 1)
+    return crc.shift(np.full(len(lengths), prefix_crc), lengths)
+
+
+def _prefixed(prefix_crc: int, word_crc: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """crc32 of a fixed prefix + each word (``crc.joined``), by one table lookup."""
+    if len(size) and int(size.max()) > crc.MAX_TABLE_SHIFT:  # rare: words of 256+ bytes
+        return crc.joined(np.full(len(size), prefix_crc), word_crc, size)
+    return word_crc ^ _prefix_shifts(prefix_crc).take(size)
+
+
+def _edge_word_hashes(
+    counts: np.ndarray, word_crc: np.ndarray, size: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """crc32 of "^" + first word, "$" + last word and "^" + first + " " + second word (or
-    "^^") of every unit of ``docs``, from the crc32 and UTF-8 length of each word."""
-    counts = np.concatenate([np.zeros(0, np.int64)] + [d.word_counts for d in docs])
-    word_crc = np.concatenate([np.zeros(1, np.int64)] + [d.word_info >> 1 for d in docs])
-    size = np.concatenate([np.zeros(1, np.int64)] + [d.word_bytes for d in docs])
+    "^^") of every unit, from the crc32 and UTF-8 length of each word (both with a 0 for
+    the empty word in front) and the units' word ``counts``."""
     # Word i + 1 of word_crc and size; 0 (the empty word) where a unit has no such word.
     end = np.cumsum(counts)
     first = np.where(counts > 0, end - counts + 1, 0)
     last = np.where(counts > 0, end, 0)
     second = np.where(counts > 1, first + 1, 0)
-    caret = crc.joined(np.full(len(counts), _CRC_CARET), word_crc[first], size[first])
-    dollar = crc.joined(np.full(len(counts), _CRC_DOLLAR), word_crc[last], size[last])
+    caret = _prefixed(_CRC_CARET, word_crc[first], size[first])
+    dollar = _prefixed(_CRC_DOLLAR, word_crc[last], size[last])
     bigram = np.full(len(counts), _CRC_NO_BIGRAM, np.int64)
     two = np.flatnonzero(counts > 1)
     if len(two):
@@ -952,11 +968,13 @@ def hashed_parts(
     has at least one entry), for callers that can do without a scipy matrix."""
     mask = (1 << n_bits) - 1
     chain = itertools.chain.from_iterable
-    words = np.concatenate([np.zeros(0, np.int64)] + [d.word_info >> 1 for d in docs])
+    # Each word's crc32 and size, after a 0 for the empty word (see _edge_word_hashes).
+    word_crc = np.concatenate([np.zeros(1, np.int64)] + [d.word_info >> 1 for d in docs])
+    size = np.concatenate([np.zeros(1, np.int64)] + [d.word_bytes for d in docs])
     counts = np.concatenate([np.zeros(0, np.int64)] + [d.word_counts for d in docs])
-    caret, dollar, bigram = _edge_word_hashes(docs)
+    caret, dollar, bigram = _edge_word_hashes(counts, word_crc, size)
     col = np.concatenate([
-        words,
+        word_crc[1:],
         _cached("<", list(chain(d.heads for d in docs)), lambda e: _crc("<" + e)),
         _cached(">", list(chain(d.tails for d in docs)), lambda e: _crc(">" + e)),
         caret,
