@@ -71,6 +71,19 @@ SECTION_MARKER = regex.compile(
     |\b(?:says|sagt|dit|dice)\s*:\s*$""")
 #: Longer lines are not section markers (a sentence may end in "reply").
 MARKER_MAX_WORDS = 12
+#: Lowercase pieces of which every SECTION_MARKER match holds one, each inside one word
+#: ("ment" for all the comment words, "ussion" for discussion and Diskussion, "respon"
+#: for response and responder, ...): the regex, at some 8 microseconds a unit, runs only on
+#: units whose words hold one of them. Add a piece here for every word added there.
+_MARKER_PIECES = (
+    "ment", "review", "bewertungen", "avis", "reseñas", "recensioni", "respon", "répondre",
+    "repl", "antworten", "ussion", "helpful", "fanden", "rispondi", "says", "sagt", "dit",
+    "dice")
+#: The only characters that SECTION_MARKER's case-insensitive matching takes for a letter
+#: of those pieces but that str.lower() makes another letter (or two characters):
+#: U+0130 (matches "i") and U+017F, long s (matches "s"). Where one occurs, every unit
+#: is searched.
+_MARKER_FOLDS = "\u0130\u017f"
 _BULLETS = ("* ", "- ", "+ ", "\u2022", "\u00b7", "\u25cf", "\u25aa", "\u2013 ", "\u2014 ")
 
 OWN_NAMES: tuple[str, ...] = (
@@ -302,15 +315,26 @@ def _class_counts(text: str, starts: np.ndarray, ends: np.ndarray) -> dict[str, 
     return dict(zip(("alpha", "upper", "digit", "punct", "space", "sentences"), sums))
 
 
+@lru_cache(maxsize=1024)
+def _window_bounds(n: int, half: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First and past-the-end row of the window around each of n rows, and its width
+    (read-only, shared)."""
+    idx = np.arange(n)
+    lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
+    bounds = lo, hi, hi - lo
+    for array in bounds:
+        array.flags.writeable = False
+    return bounds
+
+
 def _window(values: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
     """Sums of rows i-half .. i+half (clipped at the document's ends), and how many rows
     each sum holds."""
     n = len(values)
+    lo, hi, width = _window_bounds(n, half)
     cum = np.zeros((n + 1,) + values.shape[1:], np.float64)
     np.cumsum(values, axis=0, out=cum[1:])
-    idx = np.arange(n)
-    lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, n)
-    return cum[hi] - cum[lo], (hi - lo).reshape((-1,) + (1,) * (values.ndim - 1))
+    return cum[hi] - cum[lo], width.reshape((-1,) + (1,) * (values.ndim - 1))
 
 
 def window_mean(values: np.ndarray, half: int) -> np.ndarray:
@@ -599,6 +623,28 @@ def _grouped_window_mean(
     return ((cum[hi] - cum[lo]) / (hi - lo)[:, None]).astype(np.float32)
 
 
+def _section_markers(
+    texts: Sequence[str], keys: Sequence[str], short: np.ndarray, joined: str
+) -> list[int]:
+    """Which of units ``short`` (indices into ``texts``) SECTION_MARKER finds something in.
+
+    Only units whose ``keys`` (lowercased words joined by spaces) hold one of
+    ``_MARKER_PIECES`` are searched: a match is a run of letters that each lowercase to
+    the letter of the piece it matched (tests/test_features.py checks every code point),
+    so the unit's lowercased words hold that piece. ``joined`` is all units' texts, in
+    which the few letters for which that does not hold are looked for."""
+    if any(c in joined for c in _MARKER_FOLDS):
+        candidates = short.tolist()
+    else:
+        picked = list(map(keys.__getitem__, short.tolist()))
+        lengths = np.fromiter(map(len, picked), np.int64, len(picked)) + 1
+        starts = (np.cumsum(lengths) - lengths).tolist()
+        held = _units_holding("\n".join(picked), _MARKER_PIECES, starts)
+        candidates = short[held].tolist()
+    search = SECTION_MARKER.search
+    return [i for i in candidates if search(texts[i])]
+
+
 def _ids(values: Sequence) -> np.ndarray:
     """A number for each value: equal values, equal numbers (below len(values))."""
     first: dict = {}
@@ -638,7 +684,8 @@ def featurize_many(
     n_doc = sizes[doc]
     texts, starts_, ends_, _, _, paragraphs = zip(
         *itertools.chain.from_iterable(units for _, units, _ in docs))
-    texts = tuple(_mask_link_targets(t) if "](" in t else t for t in texts)
+    if "](" in "\n".join(texts):  # ("\n" is neither "]" nor "(": no false alarm)
+        texts = tuple(_mask_link_targets(t) if "](" in t else t for t in texts)
     starts = np.array(starts_, np.int64)
     ends = np.array(ends_, np.int64)
     # The documents' texts, one after the other with a newline between them: terminal
@@ -849,9 +896,8 @@ def featurize_many(
     rule = np.concatenate([np.asarray(labels, np.int64).reshape(-1) for _, _, labels in docs])
     hit = rule >= 0
     own[np.nonzero(hit)[0], col[f"rule_{LABELS[0]}"] + rule[hit]] = 1
-    short = np.flatnonzero(has_words & (word_counts <= MARKER_MAX_WORDS)).tolist()
-    marker = SECTION_MARKER.search
-    own[[i for i in short if marker(texts[i])], col["section_marker"]] = 1
+    short = np.flatnonzero(has_words & (word_counts <= MARKER_MAX_WORDS))
+    own[_section_markers(texts, keys, short, joined), col["section_marker"]] = 1
 
     context = own[:, _CONTEXT_COLUMNS]
     width = len(_CONTEXT_COLUMNS)
@@ -879,19 +925,34 @@ _CRC_CARET, _CRC_DOLLAR, _CRC_SPACE = crc.crc("^"), crc.crc("$"), crc.crc(" ")
 _CRC_NO_BIGRAM = crc.crc("^^")
 
 
-def _edge_word_hashes(docs: Sequence[DocFeatures]) -> tuple[np.ndarray, ...]:
+@cache
+def _prefix_shifts(prefix_crc: int) -> np.ndarray:
+    """``crc.shift(prefix_crc, n)`` for every n up to ``crc.MAX_TABLE_SHIFT``: the crc32
+    of a fixed prefix followed by an n-byte word is this xor the word's crc32."""
+    lengths = np.arange(crc.MAX_TABLE_SHIFT + 1)
+    return crc.shift(np.full(len(lengths), prefix_crc), lengths)
+
+
+def _prefixed(prefix_crc: int, word_crc: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """crc32 of a fixed prefix + each word (``crc.joined``), by one table lookup."""
+    if len(size) and int(size.max()) > crc.MAX_TABLE_SHIFT:  # rare: words of 256+ bytes
+        return crc.joined(np.full(len(size), prefix_crc), word_crc, size)
+    return word_crc ^ _prefix_shifts(prefix_crc).take(size)
+
+
+def _edge_word_hashes(
+    counts: np.ndarray, word_crc: np.ndarray, size: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """crc32 of "^" + first word, "$" + last word and "^" + first + " " + second word (or
-    "^^") of every unit of ``docs``, from the crc32 and UTF-8 length of each word."""
-    counts = np.concatenate([np.zeros(0, np.int64)] + [d.word_counts for d in docs])
-    word_crc = np.concatenate([np.zeros(1, np.int64)] + [d.word_info >> 1 for d in docs])
-    size = np.concatenate([np.zeros(1, np.int64)] + [d.word_bytes for d in docs])
+    "^^") of every unit, from the crc32 and UTF-8 length of each word (both with a 0 for
+    the empty word in front) and the units' word ``counts``."""
     # Word i + 1 of word_crc and size; 0 (the empty word) where a unit has no such word.
     end = np.cumsum(counts)
     first = np.where(counts > 0, end - counts + 1, 0)
     last = np.where(counts > 0, end, 0)
     second = np.where(counts > 1, first + 1, 0)
-    caret = crc.joined(np.full(len(counts), _CRC_CARET), word_crc[first], size[first])
-    dollar = crc.joined(np.full(len(counts), _CRC_DOLLAR), word_crc[last], size[last])
+    caret = _prefixed(_CRC_CARET, word_crc[first], size[first])
+    dollar = _prefixed(_CRC_DOLLAR, word_crc[last], size[last])
     bigram = np.full(len(counts), _CRC_NO_BIGRAM, np.int64)
     two = np.flatnonzero(counts > 1)
     if len(two):
@@ -907,11 +968,13 @@ def hashed_parts(
     has at least one entry), for callers that can do without a scipy matrix."""
     mask = (1 << n_bits) - 1
     chain = itertools.chain.from_iterable
-    words = np.concatenate([np.zeros(0, np.int64)] + [d.word_info >> 1 for d in docs])
+    # Each word's crc32 and size, after a 0 for the empty word (see _edge_word_hashes).
+    word_crc = np.concatenate([np.zeros(1, np.int64)] + [d.word_info >> 1 for d in docs])
+    size = np.concatenate([np.zeros(1, np.int64)] + [d.word_bytes for d in docs])
     counts = np.concatenate([np.zeros(0, np.int64)] + [d.word_counts for d in docs])
-    caret, dollar, bigram = _edge_word_hashes(docs)
+    caret, dollar, bigram = _edge_word_hashes(counts, word_crc, size)
     col = np.concatenate([
-        words,
+        word_crc[1:],
         _cached("<", list(chain(d.heads for d in docs)), lambda e: _crc("<" + e)),
         _cached(">", list(chain(d.tails for d in docs)), lambda e: _crc(">" + e)),
         caret,

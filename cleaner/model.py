@@ -18,6 +18,7 @@ model file never holds code and keeps working across scikit-learn releases.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache, lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -178,6 +179,28 @@ def _stage2_width(k: int, linear: bool) -> int:
     return _STAGE2_BLOCKS * k + _STAGE2_TAIL + (_LINEAR_BLOCKS * k if linear else 0)
 
 
+@cache  # one entry per chunk length: at most 16 * half_life of them
+def _decay_powers(decay: float, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """decay**-j and decay**j for j < m - 1, and decay**j for j < m (as columns), as
+    decayed_mean_before uses them for a chunk of m rows (made once: powers cost more
+    than the rest of a short document's chunk). Read-only, as they are shared."""
+    steps = np.arange(m, dtype=np.float64)
+    powers = ((decay ** -steps[:-1])[:, None], (decay ** steps[:-1])[:, None],
+              (decay**steps)[:, None])
+    for array in powers:
+        array.flags.writeable = False
+    return powers
+
+
+@lru_cache(maxsize=1024)
+def _decay_norms(decay: float, n: int) -> np.ndarray:
+    """Sum of decay**j for j < i, for each i < n, as a column (read-only, shared)."""
+    index = np.arange(n, dtype=np.float64)
+    norm = ((1.0 - decay**index) / (1.0 - decay))[:, None]
+    norm.flags.writeable = False
+    return norm
+
+
 def decayed_mean_before(values: np.ndarray, half_life: float) -> np.ndarray:
     """Row i: the mean of rows 0..i-1 weighted by 2**(-distance / half_life), distance
     counted from i-1 (zeros for row 0). Computed in chunks short enough that the
@@ -192,17 +215,14 @@ def decayed_mean_before(values: np.ndarray, half_life: float) -> np.ndarray:
     for start in range(0, n, chunk):
         block = values[start : start + chunk].astype(np.float64)
         m = len(block)
-        steps = np.arange(m, dtype=np.float64)
+        down, up, powers = _decay_powers(decay, m)
         # Row start+j: decay**j * carry + decay**(j-1) * sum_{k<j} decay**-k * block[k].
-        sums = np.zeros(block.shape)
-        np.cumsum(block[:-1] * (decay ** -steps[:-1])[:, None], axis=0, out=sums[1:])
-        sums[1:] *= (decay ** steps[:-1])[:, None]
-        sums += (decay ** steps)[:, None] * carry
-        out[start : start + m] = sums
+        sums = out[start : start + m]
+        np.cumsum(block[:-1] * down, axis=0, out=sums[1:])
+        sums[1:] *= up
+        sums += powers * carry
         carry = sums[-1] * decay + block[-1]
-    index = np.arange(n, dtype=np.float64)
-    norm = (1.0 - decay**index) / (1.0 - decay)
-    out[1:] /= norm[1:, None]
+    out[1:] /= _decay_norms(decay, n)[1:]
     return out.astype(values.dtype)
 
 
@@ -229,8 +249,10 @@ def _fill_stage2(out: np.ndarray, dense: np.ndarray, proba: np.ndarray) -> None:
     at = _fill_context(out, proba, STAGE2_NEIGHBOURS)
     if not n:
         return
-    out[:, at : at + k] = decayed_mean_before(proba, DECAY_HALF_LIFE)
-    out[:, at + k : at + 2 * k] = decayed_mean_before(proba[::-1], DECAY_HALF_LIFE)[::-1]
+    # Before and after (before, in reverse order) in one pass: columns are independent.
+    both = decayed_mean_before(np.hstack([proba, proba[::-1]]), DECAY_HALF_LIFE)
+    out[:, at : at + k] = both[:, :k]
+    out[:, at + k : at + 2 * k] = both[::-1, k:]
     at += 2 * k
     body = proba[:, _BODY]
     mass = body * np.maximum(np.expm1(dense[:, 1]), 0)
@@ -246,7 +268,9 @@ def _fill_stage2(out: np.ndarray, dense: np.ndarray, proba: np.ndarray) -> None:
     marker = dense[:, _MARKER] > 0
     row = np.arange(n)
     last = np.maximum.accumulate(np.where(marker, row, -1))
-    seen = np.r_[-1, last[:-1]]
+    seen = np.empty(n, np.int64)  # the last marker before each unit (-1: none)
+    seen[0] = -1
+    seen[1:] = last[:-1]
     out[:, at] = seen >= 0
     out[:, at + 1] = np.where(seen >= 0, np.log1p(row - seen) / 5, 0)
     out[:, at + 2] = np.minimum(window_sum(marker, MARKER_WINDOW), 3) / 3

@@ -40,6 +40,41 @@ def test_prose_mentioning_comments_is_not_a_marker(line):
     assert not feats.dense[:, MARKER].any()
 
 
+def test_marker_pieces_are_in_every_match_lowercased():
+    """_section_markers searches only units whose lowercased words hold a piece: every
+    code point that the regex takes for a letter of a piece must be a word character
+    that lowercases to that letter, or one of the few that send every unit to the regex."""
+    import regex
+
+    from cleaner.features import _MARKER_FOLDS, _MARKER_PIECES, SECTION_MARKER
+
+    everything = "".join(map(chr, range(0x110000)))
+    for letter in sorted(set("".join(_MARKER_PIECES))):
+        pattern = regex.compile(regex.escape(letter), SECTION_MARKER.flags)
+        for found in pattern.findall(everything):
+            assert found in _MARKER_FOLDS or (found.isalnum() and found.lower() == letter)
+
+
+@pytest.mark.parametrize("line", [
+    "Comments", "Commentaires (3)", "Comentarios", "Commenti", "Komentarze", "12 reviews",
+    "Bewertungen", "Kundenbewertungen", "Avis", "Reseñas", "Recensioni", "Responses",
+    "Replies", "Antworten", "Diskussion", "Discussion", "Leave a comment",
+    "Write a review", "Add a comment", "Post a comment", "Join the discussion",
+    "Schreibe einen Kommentar", "Kommentar schreiben", "Deja un comentario",
+    "Dejar un comentario", "Was this review helpful?", "12 von 14 Kunden fanden diese",
+    "Max - Répondre", "Responder", "Rispondi", "Maria sagt:", "Jean dit :",
+    "Ana dice:", "DİSKUSSİON", "\u212aommentare", "Kommentar \u017fchreiben",
+    "Jean Dİt:", "Bob \u017fays:",
+])
+def test_marker_prefilter_keeps_every_match(line):
+    from cleaner.features import SECTION_MARKER
+
+    assert SECTION_MARKER.search(line)
+    text = f"The council met on Tuesday to discuss the plan for the new bridge.\n\n{line}\n"
+    units, feats = _features(text)
+    assert [u.text for u, row in zip(units, feats.dense) if row[MARKER]] == [line]
+
+
 def test_stage2_knows_whether_a_comment_section_has_begun():
     lines = ["The article's first paragraph, with enough words to read as prose."] * 3
     lines += ["2 Comments"] + ["I loved this article and will share it with my friends."] * 3
