@@ -428,14 +428,11 @@ class LineClassifier:
                     linear[rows_test] = _linear_proba(H[rows_test], *self._fit_linear(
                         H[rows_train], target[rows_train], weights[rows_train]))
         self.stage1_counts_, self.stage1_prior_ = self._count_stage1(H, target, weights)
-        self.__dict__.pop("_table", None)
         if linear is not None:
             self.stage1_coef_, self.stage1_intercept_ = self._fit_linear(H, target, weights)
+        self.__dict__.pop("_table", None)
         if n_folds < 2:
-            table, log_prior = self._stage1_table()
-            oof = _softmax(np.asarray(H @ table) + log_prior)
-            if linear is not None:
-                linear = _linear_proba(H, self.stage1_coef_, self.stage1_intercept_)
+            oof, linear = self._stage1(H)
         del H
 
         # Stage 2, and with ``passes=2`` a second pass that reads the stage-2 labels of
@@ -660,11 +657,15 @@ class LineClassifier:
 
     def stage1_proba(self, X: Sequence[DocFeatures]) -> np.ndarray:
         """Naive-Bayes stage-1 probabilities of every unit of ``X``, one row per unit."""
-        return self._naive_bayes_stage1(hashed(X, self.n_hash_bits))
+        return self._stage1(hashed(X, self.n_hash_bits))[0]
 
-    def _naive_bayes_stage1(self, H: sp.csr_matrix) -> np.ndarray:
-        table, log_prior = self._stage1_table()
-        return _softmax(np.asarray(H @ table) + log_prior)
+    def _stage1(self, H: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray | None]:
+        """Naive-Bayes and linear stage-1 probabilities of the rows of ``H`` (None: the
+        model has no linear half), from one product with their tables side by side."""
+        table, bias = self._stage1_table()
+        z = np.asarray(H @ table) + bias
+        k = len(LABELS)
+        return _softmax(z[:, :k]), (_softmax(z[:, k:]) if z.shape[1] > k else None)
 
     def _linear_stage1(self, H: sp.csr_matrix) -> np.ndarray | None:
         """Probabilities of the linear half of stage 1, or None if the model has none."""
@@ -673,11 +674,16 @@ class LineClassifier:
         return _linear_proba(H, self.stage1_coef_, self.stage1_intercept_)
 
     def _stage1_table(self) -> tuple[np.ndarray, np.ndarray]:
-        """The evidence table, made from the counts once per loaded model."""
+        """Stage 1's (buckets, labels) tables side by side, made once per loaded model:
+        the Naive-Bayes evidence from the counts, then the linear half's weights (if the
+        model has one); and their biases."""
         cached = self.__dict__.get("_table")
         if cached is None:
-            cached = self._evidence(self.stage1_counts_, self.stage1_prior_)
-            self.__dict__["_table"] = cached
+            table, bias = self._evidence(self.stage1_counts_, self.stage1_prior_)
+            if self.linear_alpha is not None:
+                table = np.ascontiguousarray(np.hstack([table, self.stage1_coef_]))
+                bias = np.concatenate([bias, self.stage1_intercept_])
+            cached = self.__dict__["_table"] = (table, bias)
         return cached
 
     def predict_proba(self, X: Sequence[DocFeatures]) -> list[np.ndarray]:
@@ -687,9 +693,7 @@ class LineClassifier:
         offsets = np.cumsum([0] + [len(d) for d in X])
         if offsets[-1] == 0:
             return [np.zeros((0, len(LABELS)), np.float32) for _ in X]
-        H = hashed(X, self.n_hash_bits)
-        proba = self._naive_bayes_stage1(H)
-        linear = self._linear_stage1(H)
+        proba, linear = self._stage1(hashed(X, self.n_hash_bits))
         with one_thread():
             for net in self.stages_:
                 proba = _forward(net, self._stage2_matrix(X, proba, offsets, linear))
