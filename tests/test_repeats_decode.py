@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cleaner import classify
-from cleaner.decode import TITLE_MIN_PROBABILITY, decide
+from cleaner.decode import BODY_MIN_PROBABILITY, TITLE_MIN_PROBABILITY, decide
 from cleaner.labels import LABEL_INDEX, LABELS
 from cleaner.repeats import REPEAT_RULES, match_repeats
 from cleaner.segment import segment
@@ -95,6 +95,15 @@ def test_repeat_rule_lets_the_model_choose_among_its_labels():
     proba = _p({"body": 0.8, "promo": 0.05, "boilerplate": 0.15}, {"body": 0.9, "promo": 0.1})
     got = decide(proba, [-1, -1], [teaser, teaser])
     assert [LABELS[i] for i in got] == ["boilerplate", "promo"]
+
+
+def test_body_needs_only_the_body_bar():
+    """Body at BODY_MIN_PROBABILITY is kept even when a rival label is likelier; below it,
+    the most probable label wins. A line rule still decides outright."""
+    at_bar = _p({"body": BODY_MIN_PROBABILITY + 0.01, "boilerplate": 0.55},
+                {"body": BODY_MIN_PROBABILITY - 0.05, "promo": 0.6}, {"body": 0.45, "meta": 0.5})
+    got = [LABELS[i] for i in decide(at_bar, [-1, -1, LABEL_INDEX["meta"]], [None] * 3)]
+    assert got == ["body", "promo", "meta"]
 
 
 def test_title_pass_names_one_headline_before_the_body():
