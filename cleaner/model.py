@@ -568,9 +568,6 @@ class LineClassifier:
         weights = unit_weights(X, self.weighting)
         new = LineClassifier.from_arrays(self.get_params(), self.to_arrays())
         H = hashed(X, self.n_hash_bits)
-        # The linear half of stage 1 is kept as it is (it has no counts to add to), and
-        # has not seen these documents: its probabilities are already honest ones.
-        linear = self._linear_stage1(H)
         counts, prior = self._count_stage1(H, target, weights)
         new.stage1_counts_ = new.stage1_counts_ + count_weight * counts
         new.stage1_prior_ = new.stage1_prior_ + count_weight * prior
@@ -578,6 +575,9 @@ class LineClassifier:
             return new
 
         offsets = np.cumsum([0] + [len(d) for d in X])
+        # The linear half of stage 1 is kept as it is (it has no counts to add to), and
+        # has not seen these documents: its probabilities are already honest ones.
+        linear = self._stage1(H)[1]
         groups = list(groups) if groups is not None else [str(i) for i in range(len(X))]
         group_index = np.unique(groups, return_inverse=True)[1]
         n_folds = min(ADAPT_FOLDS, int(group_index.max()) + 1)
@@ -666,12 +666,6 @@ class LineClassifier:
         z = np.asarray(H @ table) + bias
         k = len(LABELS)
         return _softmax(z[:, :k]), (_softmax(z[:, k:]) if z.shape[1] > k else None)
-
-    def _linear_stage1(self, H: sp.csr_matrix) -> np.ndarray | None:
-        """Probabilities of the linear half of stage 1, or None if the model has none."""
-        if self.linear_alpha is None:
-            return None
-        return _linear_proba(H, self.stage1_coef_, self.stage1_intercept_)
 
     def _stage1_table(self) -> tuple[np.ndarray, np.ndarray]:
         """Stage 1's (buckets, labels) tables side by side, made once per loaded model:
