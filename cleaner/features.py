@@ -351,13 +351,13 @@ def window_sum(values: np.ndarray, half: int) -> np.ndarray:
 class DocFeatures:
     """Dense and hashed features of one document's units."""
 
-    __slots__ = ("dense", "words", "word_counts", "word_info", "word_bytes", "first_words",
+    __slots__ = ("dense", "_words", "word_counts", "word_info", "word_bytes", "first_words",
                  "last_words", "heads", "tails")
 
     def __init__(
         self,
         dense: np.ndarray,
-        words: list[str],
+        words: list[str] | str,
         word_counts: np.ndarray,
         word_info: np.ndarray,
         word_bytes: np.ndarray,
@@ -367,8 +367,9 @@ class DocFeatures:
         tails: list[str],
     ):
         self.dense = dense
-        self.words = words
-        """All casefolded ``\\w+`` tokens of the document, unit after unit."""
+        # The tokens, or a string of them between whitespace: prediction never reads them
+        # (only their crc32 and sizes), so featurize leaves splitting them to ``words``.
+        self._words = words
         self.word_counts = word_counts
         """How many of ``words`` each unit has."""
         self.word_info = word_info
@@ -382,6 +383,13 @@ class DocFeatures:
         """The first three characters of each stripped unit, lowercased."""
         self.tails = tails
         """The last three characters of each stripped unit, lowercased."""
+
+    @property
+    def words(self) -> list[str]:
+        """All casefolded ``\\w+`` tokens of the document, unit after unit."""
+        if isinstance(self._words, str):
+            self._words = self._words.split()
+        return self._words
 
     @property
     def tokens(self) -> list[list[str]]:
@@ -453,6 +461,28 @@ def _edge_words(
                          np.where(has_words, word_end - 1, none)])
     picked = list(map([*words, ""].__getitem__, at.tolist()))
     return picked[: len(word_start)], picked[len(word_start) :]
+
+
+def _edge_words_of_spans(
+    cps: np.ndarray, starts: np.ndarray, stops: np.ndarray, word_start: np.ndarray,
+    word_end: np.ndarray, sep: str,
+) -> tuple[list[str], list[str]]:
+    """``_edge_words`` of words given as spans ``cps[starts[j]:stops[j]]`` of code points
+    (``sep`` in none): the first and last words' characters gathered into one string,
+    each followed by ``sep``, and split, rather than a slice per word or a split of all."""
+    has_words = word_end > word_start
+    edge = np.concatenate([word_start, word_end - 1])[np.concatenate([has_words, has_words])]
+    size = np.zeros(2 * len(word_start), np.int64)
+    size[np.concatenate([has_words, has_words])] = stops[edge] - starts[edge]
+    offset = np.zeros(len(size), np.int64)
+    offset[np.concatenate([has_words, has_words])] = starts[edge]
+    end = np.cumsum(size + 1)  # past each word's separator in the gathered string
+    index = np.arange(int(end[-1]) if len(end) else 0) + np.repeat(offset - (end - size - 1),
+                                                                   size + 1)
+    chars = cps.take(index, mode="clip")
+    chars[end - 1] = ord(sep)
+    picked = chars.astype("<u4", copy=False).tobytes().decode("utf-32-le").split(sep)
+    return picked[: len(word_start)], picked[len(word_start) : 2 * len(word_start)]
 
 
 def _units_holding(text: str, needles: Iterable[str], starts: list[int]) -> np.ndarray:
@@ -538,11 +568,12 @@ def _stopword_table() -> tuple[int, np.ndarray, np.ndarray]:
 
 
 def _word_infos(
-    spaced: str, words: list[str], in_bmp: bool
+    spaced: str, starts: np.ndarray, stops: np.ndarray, in_bmp: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``_word_info`` and word_bytes of each word of ``spaced`` (\\w runs between spaces:
-    ``words`` is ``spaced.split()``), in a few numpy passes over its bytes rather than a
-    dict lookup or a CRC per word. ``in_bmp``: no character of ``spaced`` is above the BMP."""
+    """``_word_info`` and word_bytes of each word of ``spaced`` (\\w runs between spaces;
+    word i is ``spaced[starts[i]:stops[i]]``), in a few numpy passes over its bytes rather
+    than a dict lookup or a CRC per word. ``in_bmp``: no character of ``spaced`` is above
+    the BMP."""
     raw = np.frombuffer((" " + spaced + " ").encode("utf-8"), np.uint8)
     in_word = raw != 0x20
     # Byte i + 1 starts or ends a word where in_word changes between bytes i and i + 1.
@@ -554,16 +585,21 @@ def _word_infos(
     np.minimum(after, _MAX_TABLE_WORD - 1, out=after)
     byte, empty = _crc_tables()
     parts = byte.take(after * 256 + raw.take(pos))
-    first = np.cumsum(sizes) - sizes
-    crcs = (np.bitwise_xor.reduceat(parts, first) if len(first) else parts[:0]).astype(np.int64)
+    # Each word's xor of parts, as the running xor at its end and the one before it
+    # (cheaper than a reduceat, whose cost goes with the number of words).
+    end = np.cumsum(sizes)
+    first = end - sizes
+    running = np.bitwise_xor.accumulate(parts)
+    crcs = running.take(end - 1).astype(np.int64)
+    crcs[1:] ^= running.take(end[:-1] - 1)
     crcs ^= empty.take(np.minimum(sizes, _MAX_TABLE_WORD))
     for i in np.flatnonzero(sizes > _MAX_TABLE_WORD).tolist():
-        crcs[i] = _crc(words[i])
+        crcs[i] = _crc(spaced[starts[i] : stops[i]])
     key = crcs << _LENGTH_BITS | np.minimum(sizes, (1 << _LENGTH_BITS) - 1)
     shift, index, keys = _stopword_table()
     stop = keys.take(index.take((key >> shift) & (len(index) - 1))) == key
     for i in np.flatnonzero(stop & (sizes > _CRC_EXACT_BYTES)).tolist():
-        stop[i] = words[i] in STOPWORDS
+        stop[i] = spaced[starts[i] : stops[i]] in STOPWORDS
     return crcs << 1 | stop, sizes if in_bmp else _bmp_sizes(raw, pos, sizes, first)
 
 
@@ -739,13 +775,13 @@ def featurize_many(
     else:
         lowered = joined.lower()
         low = _codepoints(lowered) if len(lowered) == len(joined) else cps
-    words: list[str] = []
+    words: list[str] | str
     if len(lowered) == len(joined):
+        # The \w runs of the joined text, lowercased (no \w character lowercases to
+        # whitespace: tests/test_features.py checks every code point), between spaces.
         is_word = (codes & _J_WORD).view(bool)
         spaced = np.where(is_word, low, 0x20).astype("<u4", copy=False)
-        spaced_text = spaced.tobytes().decode("utf-32-le")
-        words = spaced_text.split()
-    if len(words) == int(word_starts.sum()) and len(lowered) == len(joined):
+        spaced_text = words = spaced.tobytes().decode("utf-32-le")
         word_counts = word_starts
         word_end = np.cumsum(word_counts)
         word_start = word_end - word_counts
@@ -754,7 +790,12 @@ def featurize_many(
         starts_here = is_word.copy()
         starts_here[1:] &= ~is_word[:-1]
         at = np.flatnonzero(starts_here)
-        word_info, word_bytes = _word_infos(spaced_text, words, in_bmp)
+        ends_here = is_word.copy()
+        ends_here[:-1] &= ~is_word[1:]
+        past = np.flatnonzero(ends_here) + 1  # word i is spaced_text[at[i]:past[i]]
+        word_info, word_bytes = _word_infos(spaced_text, at, past, in_bmp)
+        first_words, last_words = _edge_words_of_spans(spaced, at, past, word_start, word_end,
+                                                       sep)
         later = np.ones(len(at), bool)
         later[word_start[word_counts > 0]] = False
         keep = is_word.copy()
@@ -774,6 +815,7 @@ def featurize_many(
         keys = list(map(" ".join, per_unit))
         word_bytes = np.fromiter(map(len, map(_ENCODE, words)), np.int64, len(words))
         word_info = _cached("word", words, _word_info)
+        first_words, last_words = _edge_words(words, word_start, word_end)
         heads = [t[:3] for t in stripped]
         tails = [t[-3:] for t in stripped]
         seps = np.flatnonzero(_codepoints(lowered) == ord(sep))
@@ -790,7 +832,7 @@ def featurize_many(
     _set_flag_columns(own, last_flags, _LAST_FLAG_COLUMNS)
     _set_flag_columns(own, first_flags, _FIRST_FLAG_COLUMNS)
     own[:, col["start_other"]] = (first_flags & _E_ALNUM) == 0
-    stop_cum = np.zeros(len(words) + 1, np.int64)
+    stop_cum = np.zeros(len(word_info) + 1, np.int64)
     np.cumsum(word_info & 1, out=stop_cum[1:])
     stops = (stop_cum[word_end] - stop_cum[word_start]).astype(np.float32)
     own[:, col["stop_frac"]] = stops / np.maximum(n_words, 1)
@@ -881,7 +923,6 @@ def featurize_many(
     terminal = np.zeros(len(docs), np.float32)
     terminal[sizes > 0] = np.add.reduceat(own[:, col["end_terminal"]], nonempty)
     own[:, col["doc_terminal_frac"]] = (terminal / np.maximum(sizes, 1).astype(np.float32))[doc]
-    first_words, last_words = _edge_words(words, word_start, word_end)
     own[:, col["log_first_word_repeats"]] = np.log(
         _counts_within(doc, _ids(first_words)).astype(np.float32))
     own[:, col["log_last_word_repeats"]] = np.log(
@@ -913,11 +954,16 @@ def featurize_many(
     dense[:, at:] = _grouped_window_mean(context, WINDOW, unit_start, unit_end)
     word_bound = np.concatenate([[0], word_end])[np.concatenate([[0], doc_end])].tolist()
     bound = [0, *doc_end.tolist()]
+    if isinstance(words, str):  # each document's stretch of the spaced text
+        char_bound = np.concatenate([[0], je + 1])[np.concatenate([[0], doc_end])].tolist()
+        doc_words = list(map(words.__getitem__, map(slice, char_bound, char_bound[1:])))
+    else:
+        doc_words = list(map(words.__getitem__, map(slice, word_bound, word_bound[1:])))
     return [
-        DocFeatures(dense[a:b], words[w0:w1], word_counts[a:b], word_info[w0:w1],
+        DocFeatures(dense[a:b], doc_words[i], word_counts[a:b], word_info[w0:w1],
                     word_bytes[w0:w1],
                     first_words[a:b], last_words[a:b], heads[a:b], tails[a:b])
-        for a, b, w0, w1 in zip(bound, bound[1:], word_bound, word_bound[1:])
+        for i, (a, b, w0, w1) in enumerate(zip(bound, bound[1:], word_bound, word_bound[1:]))
     ]
 
 

@@ -141,3 +141,29 @@ def test_markdown_link_targets_are_not_words():
     _, b = _features(linked)
     assert b.words == a.words
     assert b.dense[0, DENSE_NAMES.index("md_link_frac")] > 0
+
+
+def test_no_word_character_lowercases_to_whitespace():
+    """featurize splits a unit's words where its lowercased text has whitespace, and
+    counts them from the \\w runs of the text as written: the two agree only because no
+    \\w character (alphanumeric or "_") lowercases to whitespace."""
+    everything = "".join(map(chr, range(0x110000)))
+    word = [c for c in everything if c.isalnum() or c == "_"]
+    assert not any(piece.isspace() for c in word for piece in c.lower())
+
+
+def test_words_of_a_batch_are_each_documents_own():
+    """Words are split per document on first read, also from a batch (or an empty one)."""
+    from cleaner.api import prepare_many
+
+    texts = ["Ünïcode wörds here.\n\nSecond_line 42", "", "one\ntwo three\n"]
+    batch = prepare_many([(t, segment(t)) for t in texts])
+    for text, (_, feats) in zip(texts, batch):
+        alone = _features(text)[1] if text else feats
+        assert feats.words == alone.words
+        assert feats.tokens == alone.tokens
+    assert batch[0][1].words == ["ünïcode", "wörds", "here", "second_line", "42"]
+    assert batch[1][1].words == []
+    assert batch[2][1].first_words == ["one", "two"]
+    assert batch[2][1].last_words == ["one", "three"]
+
