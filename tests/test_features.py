@@ -167,3 +167,17 @@ def test_words_of_a_batch_are_each_documents_own():
     assert batch[2][1].first_words == ["one", "two"]
     assert batch[2][1].last_words == ["one", "three"]
 
+
+def test_softmax_is_the_row_wise_definition_bit_for_bit():
+    """_softmax works on the transpose for speed; models depend on its exact bits."""
+    from cleaner.model import _softmax
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        for k in (2, 7, 8, 11):
+            z = (rng.standard_normal((5000, 2 * k)) * 8).astype(dtype)[:, :k]
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            expected = e / e.sum(axis=1, keepdims=True)
+            got = _softmax(z)
+            assert got.dtype == dtype and got.flags.c_contiguous
+            assert np.array_equal(got, expected)
