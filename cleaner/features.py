@@ -1002,8 +1002,11 @@ def _edge_word_hashes(
     bigram = np.full(len(counts), _CRC_NO_BIGRAM, np.int64)
     two = np.flatnonzero(counts > 1)
     if len(two):
-        spaced = crc.joined(caret[two], np.full(len(two), _CRC_SPACE), np.ones(len(two), int))
-        bigram[two] = crc.joined(spaced, word_crc[second[two]], size[second[two]])
+        # "^" + first, then " " + second: the latter's crc32 by the prefix table, so the
+        # pair takes one shift of the register rather than one per part.
+        second_size = size[second[two]]
+        spaced_second = _prefixed(_CRC_SPACE, word_crc[second[two]], second_size)
+        bigram[two] = crc.joined(caret[two], spaced_second, second_size + 1)
     return caret, dollar, bigram
 
 
@@ -1038,7 +1041,9 @@ def hashed_parts(
     new[:1] = True
     np.not_equal(key[1:], key[:-1], out=new[1:])
     first = np.flatnonzero(new)
-    repeats = np.diff(first, append=len(key))
+    repeats = np.empty(len(first), np.int64)  # (np.diff with append= costs more here)
+    np.subtract(first[1:], first[:-1], out=repeats[:-1])
+    repeats[-1:] = len(key) - first[-1:]
     key = key[first]
     row = key >> n_bits
     data = ((1.0 / np.sqrt((counts + 5).astype(np.float32)))[row] * repeats).astype(np.float32)

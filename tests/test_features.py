@@ -181,3 +181,28 @@ def test_softmax_is_the_row_wise_definition_bit_for_bit():
             got = _softmax(z)
             assert got.dtype == dtype and got.flags.c_contiguous
             assert np.array_equal(got, expected)
+
+
+def test_hashed_ngrams_are_the_crc32_of_their_strings():
+    """hashed_parts builds edge-word hashes from word CRCs by CRC algebra; each must be the
+    crc32 of the string it stands for (long words and non-ASCII ones included)."""
+    import zlib
+
+    from cleaner.features import hashed_parts
+
+    long_word = "x" * 300
+    text = (f"Über die Brücke geht's\nOne\n\n{long_word} tail words\n"
+            f"short {long_word}\n42 ... !\n")
+    _, feats = _features(text)
+    bits = 18
+    indptr, indices, _ = hashed_parts([feats], bits)
+
+    def h(s: str) -> int:
+        return zlib.crc32(s.encode("utf-8")) & ((1 << bits) - 1)
+
+    for i, words in enumerate(feats.tokens):
+        first, last = (words[0], words[-1]) if words else ("", "")
+        expected = {h(w) for w in words} | {
+            h("<" + feats.heads[i]), h(">" + feats.tails[i]), h("^" + first), h("$" + last),
+            h("^" + first + " " + words[1]) if len(words) > 1 else h("^^")}
+        assert set(indices[indptr[i] : indptr[i + 1]].tolist()) == expected
