@@ -430,24 +430,40 @@ def _slices(seq: Sequence, a: np.ndarray, b: np.ndarray) -> list:
 _EDGE_CHARS = 3
 
 
-def _edges(
-    cps: np.ndarray, first: np.ndarray, lengths: np.ndarray, sep: str
-) -> tuple[list[str], list[str]]:
-    """The first and the last _EDGE_CHARS characters of each span ``cps[first[i]:][:lengths[i]]``
-    (``sep`` in none): gathered into one string, heads and tails alternating between
-    separators, and split, rather than sliced one at a time."""
+def _gather_spans(
+    cps: np.ndarray, starts: np.ndarray, lengths: np.ndarray, sep: str
+) -> list[str]:
+    """The strings ``cps[starts[i]:starts[i] + lengths[i]]`` of code points (``sep`` in
+    none): gathered into one string, each followed by ``sep``, and split, rather than
+    sliced one at a time."""
+    total = lengths + 1
+    end = np.cumsum(total)
+    index = np.arange(int(end[-1]) if len(end) else 0) + np.repeat(starts - (end - total), total)
+    chars = cps.take(index, mode="clip")
+    chars[end - 1] = ord(sep)
+    text = chars.astype("<u4", copy=False).tobytes().decode("utf-32-le", "surrogatepass")
+    return text.split(sep)[:-1]
+
+
+def _unit_edges(
+    cps: np.ndarray, first: np.ndarray, lengths: np.ndarray, word_at: np.ndarray,
+    word_past: np.ndarray, word_start: np.ndarray, word_end: np.ndarray, sep: str,
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Heads, tails, first words and last words of the units (all four gathered at once):
+    unit i is ``cps[first[i]:][:lengths[i]]`` once stripped, its words are words
+    ``word_start[i]`` to ``word_end[i]`` and word j is ``cps[word_at[j]:word_past[j]]``
+    ("" for a unit without words)."""
+    n = len(first)
     size = np.minimum(lengths, _EDGE_CHARS)
-    offsets = np.arange(_EDGE_CHARS)
-    at = np.empty((len(first), 2, _EDGE_CHARS + 1), np.int64)
-    at[:, 0, :-1] = first[:, None] + offsets
-    at[:, 1, :-1] = (first + lengths - size)[:, None] + offsets
-    at[:, :, -1] = 0
-    chars = cps.take(at, mode="clip")
-    chars[:, :, -1] = ord(sep)
-    keep = np.ones(at.shape, bool)
-    keep[:, :, :-1] = offsets < size[:, None, None]
-    parts = chars[keep].astype("<u4").tobytes().decode("utf-32-le", "surrogatepass").split(sep)
-    return parts[0:-1:2], parts[1:-1:2]
+    has_words = np.concatenate([word_end > word_start] * 2)
+    word = np.concatenate([word_start, word_end - 1])[has_words]
+    word_starts = np.zeros(2 * n, np.int64)
+    word_sizes = np.zeros(2 * n, np.int64)
+    word_starts[has_words] = word_at[word]
+    word_sizes[has_words] = word_past[word] - word_at[word]
+    parts = _gather_spans(cps, np.concatenate([first, first + lengths - size, word_starts]),
+                          np.concatenate([size, size, word_sizes]), sep)
+    return parts[:n], parts[n : 2 * n], parts[2 * n : 3 * n], parts[3 * n :]
 
 
 def _edge_words(
@@ -461,28 +477,6 @@ def _edge_words(
                          np.where(has_words, word_end - 1, none)])
     picked = list(map([*words, ""].__getitem__, at.tolist()))
     return picked[: len(word_start)], picked[len(word_start) :]
-
-
-def _edge_words_of_spans(
-    cps: np.ndarray, starts: np.ndarray, stops: np.ndarray, word_start: np.ndarray,
-    word_end: np.ndarray, sep: str,
-) -> tuple[list[str], list[str]]:
-    """``_edge_words`` of words given as spans ``cps[starts[j]:stops[j]]`` of code points
-    (``sep`` in none): the first and last words' characters gathered into one string,
-    each followed by ``sep``, and split, rather than a slice per word or a split of all."""
-    has_words = word_end > word_start
-    edge = np.concatenate([word_start, word_end - 1])[np.concatenate([has_words, has_words])]
-    size = np.zeros(2 * len(word_start), np.int64)
-    size[np.concatenate([has_words, has_words])] = stops[edge] - starts[edge]
-    offset = np.zeros(len(size), np.int64)
-    offset[np.concatenate([has_words, has_words])] = starts[edge]
-    end = np.cumsum(size + 1)  # past each word's separator in the gathered string
-    index = np.arange(int(end[-1]) if len(end) else 0) + np.repeat(offset - (end - size - 1),
-                                                                   size + 1)
-    chars = cps.take(index, mode="clip")
-    chars[end - 1] = ord(sep)
-    picked = chars.astype("<u4", copy=False).tobytes().decode("utf-32-le").split(sep)
-    return picked[: len(word_start)], picked[len(word_start) : 2 * len(word_start)]
 
 
 def _units_holding(text: str, needles: Iterable[str], starts: list[int]) -> np.ndarray:
@@ -720,7 +714,7 @@ def featurize_many(
     n_doc = sizes[doc]
     texts, starts_, ends_, _, _, paragraphs = zip(
         *itertools.chain.from_iterable(units for _, units, _ in docs))
-    if "](" in "\n".join(texts):  # ("\n" is neither "]" nor "(": no false alarm)
+    if any("](" in text for text, _, _ in docs):  # units are slices of their texts
         texts = tuple(_mask_link_targets(t) if "](" in t else t for t in texts)
     starts = np.array(starts_, np.int64)
     ends = np.array(ends_, np.int64)
@@ -769,7 +763,7 @@ def featurize_many(
     # two characters) lines up with the joined text character by character. Lowercasing
     # by table is str.lower but for U+0130, U+03A3 (final sigma) and code points above the
     # BMP; the separators keep str.lower from looking across units.
-    if in_bmp and not (cps == 0x130).any() and not (cps == 0x3A3).any():
+    if in_bmp and "\u0130" not in joined and "\u03a3" not in joined:
         low = _lower_table().take(cps)
         lowered = low.tobytes().decode("utf-32-le", "surrogatepass")
     else:
@@ -794,8 +788,9 @@ def featurize_many(
         ends_here[:-1] &= ~is_word[1:]
         past = np.flatnonzero(ends_here) + 1  # word i is spaced_text[at[i]:past[i]]
         word_info, word_bytes = _word_infos(spaced_text, at, past, in_bmp)
-        first_words, last_words = _edge_words_of_spans(spaced, at, past, word_start, word_end,
-                                                       sep)
+        heads, tails, first_words, last_words = _unit_edges(
+            low, first, np.where(blank, 0, last + 1 - first), at, past, word_start, word_end,
+            sep)
         later = np.ones(len(at), bool)
         later[word_start[word_counts > 0]] = False
         keep = is_word.copy()
@@ -803,7 +798,6 @@ def featurize_many(
         keep[je] = True
         spaced[je] = ord(sep)
         keys = spaced[keep].tobytes().decode("utf-32-le").split(sep)[:n]
-        heads, tails = _edges(low, first, np.where(blank, 0, last + 1 - first), sep)
         lowered_starts = js
     else:  # unit by unit
         stripped = [t.strip() for t in lowered.split(sep)[:n]]
