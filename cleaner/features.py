@@ -885,8 +885,9 @@ def featurize_many(
     index = np.arange(n)
     left = np.concatenate([index[:-1], index[:-2]])
     right = np.concatenate([index[1:], index[2:]])
-    in_doc = doc[left] == doc[right]
-    left, right = left[in_doc], right[in_doc]
+    if len(docs) > 1:
+        in_doc = doc[left] == doc[right]
+        left, right = left[in_doc], right[in_doc]
     same = (ids[left] == ids[right]) & has_words[left]
     duplicate = np.zeros(n, bool)
     duplicate[left[same]] = duplicate[right[same]] = True
@@ -937,15 +938,19 @@ def featurize_many(
     context = own[:, _CONTEXT_COLUMNS]
     width = len(_CONTEXT_COLUMNS)
     at = len(OWN_NAMES)
-    for k in NEIGHBOURS:
+    several = len(docs) > 1  # (one document, as from clean: no rows to zero or group)
+    for k in NEIGHBOURS:  # zero where the neighbour is in another document
         if k > 0 and k < n:
             dense[: n - k, at : at + width] = context[k:]
-            dense[: n - k, at : at + width][doc[k:] != doc[: n - k]] = 0
+            if several:
+                dense[: n - k, at : at + width][doc[k:] != doc[: n - k]] = 0
         elif k < 0 and -k < n:
             dense[-k:, at : at + width] = context[: n + k]
-            dense[-k:, at : at + width][doc[: n + k] != doc[-k:]] = 0
+            if several:
+                dense[-k:, at : at + width][doc[: n + k] != doc[-k:]] = 0
         at += width
-    dense[:, at:] = _grouped_window_mean(context, WINDOW, unit_start, unit_end)
+    dense[:, at:] = (_grouped_window_mean(context, WINDOW, unit_start, unit_end) if several
+                     else window_mean(context, WINDOW))
     word_bound = np.concatenate([[0], word_end])[np.concatenate([[0], doc_end])].tolist()
     bound = [0, *doc_end.tolist()]
     if isinstance(words, str):  # each document's stretch of the spaced text
