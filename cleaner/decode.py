@@ -47,7 +47,8 @@ def decide(
     """The label index of each unit. ``rule_labels`` holds -1 where no line rule fired."""
     n = len(rule_labels)
     # Every unit's most probable label in one call; the few that rules decide are redone.
-    labels: list[int] = _most_probable(proba).tolist() if n else []
+    likeliest = _most_probable(proba) if n else np.zeros(0, np.int64)
+    labels: list[int] = likeliest.tolist()
     ruled = np.asarray(rule_labels, np.int64).reshape(-1)
     free = ruled < 0  # units the model decided alone
     repeated = list(itertools.compress(
@@ -63,7 +64,8 @@ def decide(
     if repeated:
         _inside_article(labels, repeats)
     free_units = np.flatnonzero(free)
-    titles = [i for i in free_units.tolist() if labels[i] == _TITLE]
+    # Free units keep their most probable label: rules and repeats change only others.
+    titles = free_units[likeliest[free_units] == _TITLE].tolist()
     if len(titles) > 1:  # one headline: the others take their next most probable label
         keep = max(titles, key=lambda i: proba[i, _TITLE])
         for i in titles:

@@ -351,13 +351,13 @@ def window_sum(values: np.ndarray, half: int) -> np.ndarray:
 class DocFeatures:
     """Dense and hashed features of one document's units."""
 
-    __slots__ = ("dense", "words", "word_counts", "word_info", "word_bytes", "first_words",
+    __slots__ = ("dense", "_words", "word_counts", "word_info", "word_bytes", "first_words",
                  "last_words", "heads", "tails")
 
     def __init__(
         self,
         dense: np.ndarray,
-        words: list[str],
+        words: list[str] | str,
         word_counts: np.ndarray,
         word_info: np.ndarray,
         word_bytes: np.ndarray,
@@ -367,8 +367,9 @@ class DocFeatures:
         tails: list[str],
     ):
         self.dense = dense
-        self.words = words
-        """All casefolded ``\\w+`` tokens of the document, unit after unit."""
+        # The tokens, or a string of them between whitespace: prediction never reads them
+        # (only their crc32 and sizes), so featurize leaves splitting them to ``words``.
+        self._words = words
         self.word_counts = word_counts
         """How many of ``words`` each unit has."""
         self.word_info = word_info
@@ -382,6 +383,13 @@ class DocFeatures:
         """The first three characters of each stripped unit, lowercased."""
         self.tails = tails
         """The last three characters of each stripped unit, lowercased."""
+
+    @property
+    def words(self) -> list[str]:
+        """All casefolded ``\\w+`` tokens of the document, unit after unit."""
+        if isinstance(self._words, str):
+            self._words = self._words.split()
+        return self._words
 
     @property
     def tokens(self) -> list[list[str]]:
@@ -422,24 +430,40 @@ def _slices(seq: Sequence, a: np.ndarray, b: np.ndarray) -> list:
 _EDGE_CHARS = 3
 
 
-def _edges(
-    cps: np.ndarray, first: np.ndarray, lengths: np.ndarray, sep: str
-) -> tuple[list[str], list[str]]:
-    """The first and the last _EDGE_CHARS characters of each span ``cps[first[i]:][:lengths[i]]``
-    (``sep`` in none): gathered into one string, heads and tails alternating between
-    separators, and split, rather than sliced one at a time."""
+def _gather_spans(
+    cps: np.ndarray, starts: np.ndarray, lengths: np.ndarray, sep: str
+) -> list[str]:
+    """The strings ``cps[starts[i]:starts[i] + lengths[i]]`` of code points (``sep`` in
+    none): gathered into one string, each followed by ``sep``, and split, rather than
+    sliced one at a time."""
+    total = lengths + 1
+    end = np.cumsum(total)
+    index = np.arange(int(end[-1]) if len(end) else 0) + np.repeat(starts - (end - total), total)
+    chars = cps.take(index, mode="clip")
+    chars[end - 1] = ord(sep)
+    text = chars.astype("<u4", copy=False).tobytes().decode("utf-32-le", "surrogatepass")
+    return text.split(sep)[:-1]
+
+
+def _unit_edges(
+    cps: np.ndarray, first: np.ndarray, lengths: np.ndarray, word_at: np.ndarray,
+    word_past: np.ndarray, word_start: np.ndarray, word_end: np.ndarray, sep: str,
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Heads, tails, first words and last words of the units (all four gathered at once):
+    unit i is ``cps[first[i]:][:lengths[i]]`` once stripped, its words are words
+    ``word_start[i]`` to ``word_end[i]`` and word j is ``cps[word_at[j]:word_past[j]]``
+    ("" for a unit without words)."""
+    n = len(first)
     size = np.minimum(lengths, _EDGE_CHARS)
-    offsets = np.arange(_EDGE_CHARS)
-    at = np.empty((len(first), 2, _EDGE_CHARS + 1), np.int64)
-    at[:, 0, :-1] = first[:, None] + offsets
-    at[:, 1, :-1] = (first + lengths - size)[:, None] + offsets
-    at[:, :, -1] = 0
-    chars = cps.take(at, mode="clip")
-    chars[:, :, -1] = ord(sep)
-    keep = np.ones(at.shape, bool)
-    keep[:, :, :-1] = offsets < size[:, None, None]
-    parts = chars[keep].astype("<u4").tobytes().decode("utf-32-le", "surrogatepass").split(sep)
-    return parts[0:-1:2], parts[1:-1:2]
+    has_words = np.concatenate([word_end > word_start] * 2)
+    word = np.concatenate([word_start, word_end - 1])[has_words]
+    word_starts = np.zeros(2 * n, np.int64)
+    word_sizes = np.zeros(2 * n, np.int64)
+    word_starts[has_words] = word_at[word]
+    word_sizes[has_words] = word_past[word] - word_at[word]
+    parts = _gather_spans(cps, np.concatenate([first, first + lengths - size, word_starts]),
+                          np.concatenate([size, size, word_sizes]), sep)
+    return parts[:n], parts[n : 2 * n], parts[2 * n : 3 * n], parts[3 * n :]
 
 
 def _edge_words(
@@ -538,11 +562,12 @@ def _stopword_table() -> tuple[int, np.ndarray, np.ndarray]:
 
 
 def _word_infos(
-    spaced: str, words: list[str], in_bmp: bool
+    spaced: str, starts: np.ndarray, stops: np.ndarray, in_bmp: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``_word_info`` and word_bytes of each word of ``spaced`` (\\w runs between spaces:
-    ``words`` is ``spaced.split()``), in a few numpy passes over its bytes rather than a
-    dict lookup or a CRC per word. ``in_bmp``: no character of ``spaced`` is above the BMP."""
+    """``_word_info`` and word_bytes of each word of ``spaced`` (\\w runs between spaces;
+    word i is ``spaced[starts[i]:stops[i]]``), in a few numpy passes over its bytes rather
+    than a dict lookup or a CRC per word. ``in_bmp``: no character of ``spaced`` is above
+    the BMP."""
     raw = np.frombuffer((" " + spaced + " ").encode("utf-8"), np.uint8)
     in_word = raw != 0x20
     # Byte i + 1 starts or ends a word where in_word changes between bytes i and i + 1.
@@ -554,16 +579,21 @@ def _word_infos(
     np.minimum(after, _MAX_TABLE_WORD - 1, out=after)
     byte, empty = _crc_tables()
     parts = byte.take(after * 256 + raw.take(pos))
-    first = np.cumsum(sizes) - sizes
-    crcs = (np.bitwise_xor.reduceat(parts, first) if len(first) else parts[:0]).astype(np.int64)
+    # Each word's xor of parts, as the running xor at its end and the one before it
+    # (cheaper than a reduceat, whose cost goes with the number of words).
+    end = np.cumsum(sizes)
+    first = end - sizes
+    running = np.bitwise_xor.accumulate(parts)
+    crcs = running.take(end - 1).astype(np.int64)
+    crcs[1:] ^= running.take(end[:-1] - 1)
     crcs ^= empty.take(np.minimum(sizes, _MAX_TABLE_WORD))
     for i in np.flatnonzero(sizes > _MAX_TABLE_WORD).tolist():
-        crcs[i] = _crc(words[i])
+        crcs[i] = _crc(spaced[starts[i] : stops[i]])
     key = crcs << _LENGTH_BITS | np.minimum(sizes, (1 << _LENGTH_BITS) - 1)
     shift, index, keys = _stopword_table()
     stop = keys.take(index.take((key >> shift) & (len(index) - 1))) == key
     for i in np.flatnonzero(stop & (sizes > _CRC_EXACT_BYTES)).tolist():
-        stop[i] = words[i] in STOPWORDS
+        stop[i] = spaced[starts[i] : stops[i]] in STOPWORDS
     return crcs << 1 | stop, sizes if in_bmp else _bmp_sizes(raw, pos, sizes, first)
 
 
@@ -684,7 +714,7 @@ def featurize_many(
     n_doc = sizes[doc]
     texts, starts_, ends_, _, _, paragraphs = zip(
         *itertools.chain.from_iterable(units for _, units, _ in docs))
-    if "](" in "\n".join(texts):  # ("\n" is neither "]" nor "(": no false alarm)
+    if any("](" in text for text, _, _ in docs):  # units are slices of their texts
         texts = tuple(_mask_link_targets(t) if "](" in t else t for t in texts)
     starts = np.array(starts_, np.int64)
     ends = np.array(ends_, np.int64)
@@ -733,19 +763,19 @@ def featurize_many(
     # two characters) lines up with the joined text character by character. Lowercasing
     # by table is str.lower but for U+0130, U+03A3 (final sigma) and code points above the
     # BMP; the separators keep str.lower from looking across units.
-    if in_bmp and not (cps == 0x130).any() and not (cps == 0x3A3).any():
+    if in_bmp and "\u0130" not in joined and "\u03a3" not in joined:
         low = _lower_table().take(cps)
         lowered = low.tobytes().decode("utf-32-le", "surrogatepass")
     else:
         lowered = joined.lower()
         low = _codepoints(lowered) if len(lowered) == len(joined) else cps
-    words: list[str] = []
+    words: list[str] | str
     if len(lowered) == len(joined):
+        # The \w runs of the joined text, lowercased (no \w character lowercases to
+        # whitespace: tests/test_features.py checks every code point), between spaces.
         is_word = (codes & _J_WORD).view(bool)
         spaced = np.where(is_word, low, 0x20).astype("<u4", copy=False)
-        spaced_text = spaced.tobytes().decode("utf-32-le")
-        words = spaced_text.split()
-    if len(words) == int(word_starts.sum()) and len(lowered) == len(joined):
+        spaced_text = words = spaced.tobytes().decode("utf-32-le")
         word_counts = word_starts
         word_end = np.cumsum(word_counts)
         word_start = word_end - word_counts
@@ -754,7 +784,13 @@ def featurize_many(
         starts_here = is_word.copy()
         starts_here[1:] &= ~is_word[:-1]
         at = np.flatnonzero(starts_here)
-        word_info, word_bytes = _word_infos(spaced_text, words, in_bmp)
+        ends_here = is_word.copy()
+        ends_here[:-1] &= ~is_word[1:]
+        past = np.flatnonzero(ends_here) + 1  # word i is spaced_text[at[i]:past[i]]
+        word_info, word_bytes = _word_infos(spaced_text, at, past, in_bmp)
+        heads, tails, first_words, last_words = _unit_edges(
+            low, first, np.where(blank, 0, last + 1 - first), at, past, word_start, word_end,
+            sep)
         later = np.ones(len(at), bool)
         later[word_start[word_counts > 0]] = False
         keep = is_word.copy()
@@ -762,7 +798,6 @@ def featurize_many(
         keep[je] = True
         spaced[je] = ord(sep)
         keys = spaced[keep].tobytes().decode("utf-32-le").split(sep)[:n]
-        heads, tails = _edges(low, first, np.where(blank, 0, last + 1 - first), sep)
         lowered_starts = js
     else:  # unit by unit
         stripped = [t.strip() for t in lowered.split(sep)[:n]]
@@ -774,6 +809,7 @@ def featurize_many(
         keys = list(map(" ".join, per_unit))
         word_bytes = np.fromiter(map(len, map(_ENCODE, words)), np.int64, len(words))
         word_info = _cached("word", words, _word_info)
+        first_words, last_words = _edge_words(words, word_start, word_end)
         heads = [t[:3] for t in stripped]
         tails = [t[-3:] for t in stripped]
         seps = np.flatnonzero(_codepoints(lowered) == ord(sep))
@@ -790,7 +826,7 @@ def featurize_many(
     _set_flag_columns(own, last_flags, _LAST_FLAG_COLUMNS)
     _set_flag_columns(own, first_flags, _FIRST_FLAG_COLUMNS)
     own[:, col["start_other"]] = (first_flags & _E_ALNUM) == 0
-    stop_cum = np.zeros(len(words) + 1, np.int64)
+    stop_cum = np.zeros(len(word_info) + 1, np.int64)
     np.cumsum(word_info & 1, out=stop_cum[1:])
     stops = (stop_cum[word_end] - stop_cum[word_start]).astype(np.float32)
     own[:, col["stop_frac"]] = stops / np.maximum(n_words, 1)
@@ -849,8 +885,9 @@ def featurize_many(
     index = np.arange(n)
     left = np.concatenate([index[:-1], index[:-2]])
     right = np.concatenate([index[1:], index[2:]])
-    in_doc = doc[left] == doc[right]
-    left, right = left[in_doc], right[in_doc]
+    if len(docs) > 1:
+        in_doc = doc[left] == doc[right]
+        left, right = left[in_doc], right[in_doc]
     same = (ids[left] == ids[right]) & has_words[left]
     duplicate = np.zeros(n, bool)
     duplicate[left[same]] = duplicate[right[same]] = True
@@ -881,7 +918,6 @@ def featurize_many(
     terminal = np.zeros(len(docs), np.float32)
     terminal[sizes > 0] = np.add.reduceat(own[:, col["end_terminal"]], nonempty)
     own[:, col["doc_terminal_frac"]] = (terminal / np.maximum(sizes, 1).astype(np.float32))[doc]
-    first_words, last_words = _edge_words(words, word_start, word_end)
     own[:, col["log_first_word_repeats"]] = np.log(
         _counts_within(doc, _ids(first_words)).astype(np.float32))
     own[:, col["log_last_word_repeats"]] = np.log(
@@ -902,22 +938,31 @@ def featurize_many(
     context = own[:, _CONTEXT_COLUMNS]
     width = len(_CONTEXT_COLUMNS)
     at = len(OWN_NAMES)
-    for k in NEIGHBOURS:
+    several = len(docs) > 1  # (one document, as from clean: no rows to zero or group)
+    for k in NEIGHBOURS:  # zero where the neighbour is in another document
         if k > 0 and k < n:
             dense[: n - k, at : at + width] = context[k:]
-            dense[: n - k, at : at + width][doc[k:] != doc[: n - k]] = 0
+            if several:
+                dense[: n - k, at : at + width][doc[k:] != doc[: n - k]] = 0
         elif k < 0 and -k < n:
             dense[-k:, at : at + width] = context[: n + k]
-            dense[-k:, at : at + width][doc[: n + k] != doc[-k:]] = 0
+            if several:
+                dense[-k:, at : at + width][doc[: n + k] != doc[-k:]] = 0
         at += width
-    dense[:, at:] = _grouped_window_mean(context, WINDOW, unit_start, unit_end)
+    dense[:, at:] = (_grouped_window_mean(context, WINDOW, unit_start, unit_end) if several
+                     else window_mean(context, WINDOW))
     word_bound = np.concatenate([[0], word_end])[np.concatenate([[0], doc_end])].tolist()
     bound = [0, *doc_end.tolist()]
+    if isinstance(words, str):  # each document's stretch of the spaced text
+        char_bound = np.concatenate([[0], je + 1])[np.concatenate([[0], doc_end])].tolist()
+        doc_words = list(map(words.__getitem__, map(slice, char_bound, char_bound[1:])))
+    else:
+        doc_words = list(map(words.__getitem__, map(slice, word_bound, word_bound[1:])))
     return [
-        DocFeatures(dense[a:b], words[w0:w1], word_counts[a:b], word_info[w0:w1],
+        DocFeatures(dense[a:b], doc_words[i], word_counts[a:b], word_info[w0:w1],
                     word_bytes[w0:w1],
                     first_words[a:b], last_words[a:b], heads[a:b], tails[a:b])
-        for a, b, w0, w1 in zip(bound, bound[1:], word_bound, word_bound[1:])
+        for i, (a, b, w0, w1) in enumerate(zip(bound, bound[1:], word_bound, word_bound[1:]))
     ]
 
 
@@ -956,8 +1001,11 @@ def _edge_word_hashes(
     bigram = np.full(len(counts), _CRC_NO_BIGRAM, np.int64)
     two = np.flatnonzero(counts > 1)
     if len(two):
-        spaced = crc.joined(caret[two], np.full(len(two), _CRC_SPACE), np.ones(len(two), int))
-        bigram[two] = crc.joined(spaced, word_crc[second[two]], size[second[two]])
+        # "^" + first, then " " + second: the latter's crc32 by the prefix table, so the
+        # pair takes one shift of the register rather than one per part.
+        second_size = size[second[two]]
+        spaced_second = _prefixed(_CRC_SPACE, word_crc[second[two]], second_size)
+        bigram[two] = crc.joined(caret[two], spaced_second, second_size + 1)
     return caret, dollar, bigram
 
 
@@ -992,7 +1040,9 @@ def hashed_parts(
     new[:1] = True
     np.not_equal(key[1:], key[:-1], out=new[1:])
     first = np.flatnonzero(new)
-    repeats = np.diff(first, append=len(key))
+    repeats = np.empty(len(first), np.int64)  # (np.diff with append= costs more here)
+    np.subtract(first[1:], first[:-1], out=repeats[:-1])
+    repeats[-1:] = len(key) - first[-1:]
     key = key[first]
     row = key >> n_bits
     data = ((1.0 / np.sqrt((counts + 5).astype(np.float32)))[row] * repeats).astype(np.float32)

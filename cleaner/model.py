@@ -63,11 +63,26 @@ def unit_weights(docs: Sequence[DocFeatures], weighting: str) -> np.ndarray:
     raise ValueError(f"unknown weighting {weighting!r}")
 
 
+#: Rows up to this long are summed by numpy left to right (longer ones pairwise, in
+#: blocks of 8), so summing them down the columns of the transpose gives the same bits.
+_SEQUENTIAL_SUM_MAX = 7
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
+    """Softmax of each row of ``z`` (a new C-ordered array)."""
+    if z.shape[1] > _SEQUENTIAL_SUM_MAX:
+        z = z - z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        return z
+    # On the transpose (labels, rows): numpy reduces a short last axis one row at a time,
+    # which for a few labels costs more than the exp; over the first axis the same
+    # maximum and the same left-to-right sum are a few passes over whole rows.
+    t = z.T.copy()
+    t -= t.max(axis=0)
+    np.exp(t, out=t)
+    t /= t.sum(axis=0)
+    return np.ascontiguousarray(t.T)
 
 
 def _fold_rows(offsets: np.ndarray, groups: Sequence[str], n_folds: int):

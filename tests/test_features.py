@@ -141,3 +141,68 @@ def test_markdown_link_targets_are_not_words():
     _, b = _features(linked)
     assert b.words == a.words
     assert b.dense[0, DENSE_NAMES.index("md_link_frac")] > 0
+
+
+def test_no_word_character_lowercases_to_whitespace():
+    """featurize splits a unit's words where its lowercased text has whitespace, and
+    counts them from the \\w runs of the text as written: the two agree only because no
+    \\w character (alphanumeric or "_") lowercases to whitespace."""
+    everything = "".join(map(chr, range(0x110000)))
+    word = [c for c in everything if c.isalnum() or c == "_"]
+    assert not any(piece.isspace() for c in word for piece in c.lower())
+
+
+def test_words_of_a_batch_are_each_documents_own():
+    """Words are split per document on first read, also from a batch (or an empty one)."""
+    from cleaner.api import prepare_many
+
+    texts = ["Ünïcode wörds here.\n\nSecond_line 42", "", "one\ntwo three\n"]
+    batch = prepare_many([(t, segment(t)) for t in texts])
+    for text, (_, feats) in zip(texts, batch):
+        alone = _features(text)[1] if text else feats
+        assert feats.words == alone.words
+        assert feats.tokens == alone.tokens
+    assert batch[0][1].words == ["ünïcode", "wörds", "here", "second_line", "42"]
+    assert batch[1][1].words == []
+    assert batch[2][1].first_words == ["one", "two"]
+    assert batch[2][1].last_words == ["one", "three"]
+
+
+def test_softmax_is_the_row_wise_definition_bit_for_bit():
+    """_softmax works on the transpose for speed; models depend on its exact bits."""
+    from cleaner.model import _softmax
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        for k in (2, 7, 8, 11):
+            z = (rng.standard_normal((5000, 2 * k)) * 8).astype(dtype)[:, :k]
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            expected = e / e.sum(axis=1, keepdims=True)
+            got = _softmax(z)
+            assert got.dtype == dtype and got.flags.c_contiguous
+            assert np.array_equal(got, expected)
+
+
+def test_hashed_ngrams_are_the_crc32_of_their_strings():
+    """hashed_parts builds edge-word hashes from word CRCs by CRC algebra; each must be the
+    crc32 of the string it stands for (long words and non-ASCII ones included)."""
+    import zlib
+
+    from cleaner.features import hashed_parts
+
+    long_word = "x" * 300
+    text = (f"Über die Brücke geht's\nOne\n\n{long_word} tail words\n"
+            f"short {long_word}\n42 ... !\n")
+    _, feats = _features(text)
+    bits = 18
+    indptr, indices, _ = hashed_parts([feats], bits)
+
+    def h(s: str) -> int:
+        return zlib.crc32(s.encode("utf-8")) & ((1 << bits) - 1)
+
+    for i, words in enumerate(feats.tokens):
+        first, last = (words[0], words[-1]) if words else ("", "")
+        expected = {h(w) for w in words} | {
+            h("<" + feats.heads[i]), h(">" + feats.tails[i]), h("^" + first), h("$" + last),
+            h("^" + first + " " + words[1]) if len(words) > 1 else h("^^")}
+        assert set(indices[indptr[i] : indptr[i + 1]].tolist()) == expected
