@@ -102,6 +102,35 @@ def test_decayed_mean_before_matches_its_definition(n):
     np.testing.assert_allclose(got, _decayed_reference(values, 15), atol=1e-6)
 
 
+def test_stage2_reads_the_linear_stage1_of_the_unit_and_its_neighbours():
+    """After the Naive-Bayes blocks, a stage-2 row holds the linear half's probabilities
+    of the unit, of its neighbours at LINEAR_NEIGHBOURS (zero past the document's ends)
+    and their windowed mean; a model without a linear half has none of these columns."""
+    from cleaner.features import window_mean
+    from cleaner.model import LINEAR_NEIGHBOURS, STAGE2_WINDOW, LineClassifier
+
+    units, feats = _features("One line.\n\nTwo lines here.\n\nThree.\n\nFour and more.\n")
+    n, k = len(units), 7
+    rng = np.random.default_rng(1)
+    nb, linear = rng.random((n, k)).astype(np.float32), rng.random((n, k)).astype(np.float32)
+    model = LineClassifier()
+    model.dense_mean_ = np.zeros(feats.dense.shape[1], np.float32)
+    model.dense_scale_ = np.ones(feats.dense.shape[1], np.float32)
+    offsets = np.array([0, n])
+    without = model._stage2_matrix([feats], nb, offsets, None)
+    X2 = model._stage2_matrix([feats], nb, offsets, linear)
+    assert np.array_equal(X2[:, : without.shape[1]], without)
+    tail = X2[:, without.shape[1]:]
+    assert tail.shape[1] == k * (2 + len(LINEAR_NEIGHBOURS))
+    assert np.array_equal(tail[:, :k], linear)
+    for j, shift in enumerate(LINEAR_NEIGHBOURS, start=1):
+        block = tail[:, j * k : (j + 1) * k]
+        for i in range(n):
+            expected = linear[i + shift] if 0 <= i + shift < n else np.zeros(k)
+            assert np.array_equal(block[i], expected)
+    assert np.array_equal(tail[:, -k:], window_mean(linear, STAGE2_WINDOW))
+
+
 def test_stage2_ensemble_is_the_mean_of_its_networks_logits():
     """The shipped stage 2 is several networks merged into one: its logits must be the
     mean of theirs, so that merging loses nothing."""
