@@ -101,9 +101,30 @@ def _forward(net: tuple[np.ndarray, ...], X2: np.ndarray) -> np.ndarray:
     return _softmax(np.maximum(X2 @ w1 + b1, 0) @ w2 + b2)
 
 
-def _linear_proba(H: sp.csr_matrix, coef: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """Probabilities of the linear half of stage 1 (softmax of its label scores)."""
-    return _softmax(np.asarray(H @ coef) + bias)
+def _table_proba(H: sp.csr_matrix, table: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Label probabilities of the rows of ``H`` from a (buckets, labels) table and a bias
+    per label: either half of stage 1."""
+    return _softmax(np.asarray(H @ table) + bias)
+
+
+def _over_all_labels(
+    weights: np.ndarray, bias: np.ndarray, classes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Output weights (inputs, n_outputs) and biases that scikit-learn fitted for
+    ``classes``, spread over all seven labels: an absent label gets a bias of -30, never
+    chosen; with two classes the one output is the second class's log-odds (softmax over
+    (0, z) is the logistic)."""
+    k = len(LABELS)
+    out_w = np.zeros((weights.shape[0], k), np.float32)
+    out_b = np.full(k, -30.0, np.float32)
+    if len(classes) == 2:
+        out_w[:, classes[1]] = weights[:, 0]
+        out_b[classes[0]] = 0.0
+        out_b[classes[1]] = bias[0]
+    else:
+        out_w[:, classes] = weights
+        out_b[classes] = bias
+    return out_w, out_b
 
 
 def check_penalty(penalty: object) -> None:
@@ -378,24 +399,14 @@ class LineClassifier:
         of 1, so the learning rate does not depend on their scale."""
         from sklearn.linear_model import SGDClassifier
 
-        k = len(LABELS)
-        coef = np.zeros((H.shape[1], k), np.float32)
-        bias = np.full(k, -30.0, np.float32)
         present = np.unique(y)
-        if len(present) < 2:
-            bias[present] = 0.0
-            return coef, bias
+        if len(present) < 2:  # nothing to tell apart: the one label, always
+            return _over_all_labels(np.zeros((H.shape[1], 1)), np.zeros(1), present)
         sgd = SGDClassifier(loss="log_loss", alpha=self.linear_alpha,
                             max_iter=self.linear_epochs, tol=None,
                             random_state=self.random_state)
         sgd.fit(H, y, sample_weight=w / max(float(w.mean()), 1e-12))
-        if len(present) == 2:  # one score: the second class's log-odds
-            coef[:, present[1]] = sgd.coef_[0]
-            bias[present] = (0.0, sgd.intercept_[0])
-        else:
-            coef[:, present] = sgd.coef_.T
-            bias[present] = sgd.intercept_
-        return coef, bias
+        return _over_all_labels(sgd.coef_.T, sgd.intercept_, sgd.classes_)
 
     def fit(
         self,
@@ -438,9 +449,9 @@ class LineClassifier:
             for rows_train, rows_test in _fold_rows(offsets, groups, n_folds):
                 table, log_prior = self._evidence(*self._count_stage1(
                     H[rows_train], target[rows_train], weights[rows_train]))
-                oof[rows_test] = _softmax(np.asarray(H[rows_test] @ table) + log_prior)
+                oof[rows_test] = _table_proba(H[rows_test], table, log_prior)
                 if linear is not None:
-                    linear[rows_test] = _linear_proba(H[rows_test], *self._fit_linear(
+                    linear[rows_test] = _table_proba(H[rows_test], *self._fit_linear(
                         H[rows_train], target[rows_train], weights[rows_train]))
         self.stage1_counts_, self.stage1_prior_ = self._count_stage1(H, target, weights)
         if linear is not None:
@@ -536,18 +547,7 @@ class LineClassifier:
         """The fitted network as plain arrays (w1, b1, w2, b2) over all seven labels."""
         w1, w2 = mlp.coefs_
         b1, b2 = mlp.intercepts_
-        k = len(LABELS)
-        # Labels absent from the training data get a score that is never chosen.
-        out_w = np.zeros((w2.shape[0], k), np.float32)
-        out_b = np.full(k, -30.0, np.float32)
-        classes = mlp.classes_
-        if len(classes) == 2:  # one logistic output: softmax over (0, z) is the same
-            out_w[:, classes[1]] = w2[:, 0]
-            out_b[classes[0]] = 0.0
-            out_b[classes[1]] = b2[0]
-        else:
-            out_w[:, classes] = w2
-            out_b[classes] = b2
+        out_w, out_b = _over_all_labels(w2, b2, mlp.classes_)
         return (w1.astype(np.float32), b1.astype(np.float32), out_w, out_b)
 
     def adapt(
@@ -611,8 +611,7 @@ class LineClassifier:
             for f in left_out:
                 c = c - count_weight * fold_counts[f][0]
                 p = p - count_weight * fold_counts[f][1]
-            table, log_prior = self._evidence(c, p)
-            return _softmax(np.asarray(H[rows] @ table) + log_prior)
+            return _table_proba(H[rows], *self._evidence(c, p))
 
         def oof(excluded: set[int]) -> np.ndarray:
             """Leave-fold-out stage-1 probabilities of every row, the ``excluded`` folds'

@@ -217,7 +217,7 @@ def test_linear_stage1_reads_the_words_and_leaves_absent_labels_out(labels):
     import scipy.sparse as sp
 
     from cleaner.labels import LABEL_INDEX
-    from cleaner.model import LineClassifier, _linear_proba
+    from cleaner.model import LineClassifier, _table_proba
 
     rng = np.random.default_rng(0)
     y = np.array([LABEL_INDEX[labels[i % len(labels)]] for i in range(300)])
@@ -226,7 +226,7 @@ def test_linear_stage1_reads_the_words_and_leaves_absent_labels_out(labels):
                       shape=(len(y), 128))
     model = LineClassifier(random_state=0)
     coef, bias = model._fit_linear(H, y, np.ones(len(y)))
-    proba = _linear_proba(H, coef, bias)
+    proba = _table_proba(H, coef, bias)
     assert (proba.argmax(axis=1) == y).all()
     absent = [LABEL_INDEX[name] for name in LABEL_INDEX if name not in labels]
     assert proba[:, absent].max() < 1e-6
