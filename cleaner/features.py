@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from . import crc
 from .labels import LABELS
+from .markdown import mask_link_targets
 from .segment import Unit
 from .stopwords import STOPWORDS
 
@@ -42,14 +43,6 @@ MIN_CONTAIN_CHARS = 16
 _ALPHA, _UPPER, _DIGIT, _SPACE, _PUNCT, _END = 1, 2, 4, 8, 16, 32
 _WORD = re.compile(r"\w+")
 _MD_LINK = re.compile(r"!?\[[^\]]*\]\([^)]*\)")
-_LINK_TARGET = re.compile(r"\]\(([^)]*)\)")
-
-
-def _mask_link_targets(text: str) -> str:
-    """``text`` with the targets of Markdown links and images blanked (same length, so
-    offsets hold): URL pieces are not words, and counted as words they made a linked
-    sentence look like a menu and filled stage 1 with site-specific n-grams."""
-    return _LINK_TARGET.sub(lambda m: "](" + " " * len(m.group(1)) + ")", text)
 _TERMINAL_CHARS = ".!?\u2026\u3002\uff01\uff1f"
 _TERMINAL = frozenset(".!?\u2026\u3002\uff01\uff1f;")
 _CLOSING = frozenset("\"'\u201d\u2019\u00bb)]")
@@ -715,7 +708,7 @@ def featurize_many(
     texts, starts_, ends_, _, _, paragraphs = zip(
         *itertools.chain.from_iterable(units for _, units, _ in docs))
     if any("](" in text for text, _, _ in docs):  # units are slices of their texts
-        texts = tuple(_mask_link_targets(t) if "](" in t else t for t in texts)
+        texts = tuple(mask_link_targets(t) if "](" in t else t for t in texts)
     starts = np.array(starts_, np.int64)
     ends = np.array(ends_, np.int64)
     # The documents' texts, one after the other with a newline between them: terminal

@@ -14,13 +14,17 @@ new paragraph.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import operator
 from typing import NamedTuple
 
 import regex
 
-#: Lines longer than this are split into sentence-sized units.
+from .markdown import link_target_spans
+
+#: Lines longer than this, not counting Markdown link and image targets, are split into
+#: sentence-sized units.
 MAX_LINE_CHARS = 2000
 #: A sentence piece longer than this (no punctuation to split at) is cut at whitespace.
 MAX_PIECE_CHARS = 600
@@ -181,12 +185,24 @@ def _continues(prev: str, line: str, width: int) -> bool:
     return len(prev.rstrip()) + 1 + len(first_word) > width - 2
 
 
+def visible_chars(line: str) -> int:
+    """Length of ``line`` without its Markdown link and image targets: a line that is one
+    image with a 100 KB ``data:`` URI is a short line."""
+    return len(line) - sum(b - a for a, b in link_target_spans(line))
+
+
 def split_sentences(text: str, start: int) -> list[tuple[int, int]]:
-    """Sentence-sized (start, end) spans of one long line, at offset ``start``."""
+    """Sentence-sized (start, end) spans of one long line, at offset ``start``.
+
+    Never inside a Markdown link or image target: a piece of URL or base64 is not text
+    (and training, which takes whole lines, never sees one)."""
+    targets = link_target_spans(text)
     spans = []
     pos = 0
     cjk = any(stop in text for stop in _CJK_STOPS)
     for m in (_SENTENCE_BREAK if cjk else _SENTENCE_BREAK_NO_CJK).finditer(text):
+        if targets and _target_around(targets, m.start()):
+            continue
         if m.start() > pos:
             spans.append((pos, m.start()))
         pos = m.end()
@@ -198,6 +214,12 @@ def split_sentences(text: str, start: int) -> list[tuple[int, int]]:
             cut = text.rfind(" ", a + MAX_PIECE_CHARS // 2, a + MAX_PIECE_CHARS)
             if cut <= a:
                 cut = a + MAX_PIECE_CHARS
+            if targets:
+                around = _target_around(targets, cut)
+                if around is not None:
+                    cut = around[1] + 1  # after the target's ")"
+                    if cut >= b:
+                        break
             out.append((a, cut))
             a = cut
             while a < b and text[a].isspace():
@@ -206,6 +228,14 @@ def split_sentences(text: str, start: int) -> list[tuple[int, int]]:
             out.append((a, b))
     # A piece of only zero-width characters (e.g. between two separators) is not a unit.
     return [(start + a, start + b) for a, b in out if not is_blank(text[a:b])]
+
+
+def _target_around(targets: list[tuple[int, int]], pos: int) -> tuple[int, int] | None:
+    """The target (from ``link_target_spans``) that a cut at ``pos`` would fall inside."""
+    i = bisect.bisect_right(targets, (pos, float("inf"))) - 1  # last target starting <= pos
+    if i >= 0 and targets[i][0] <= pos <= targets[i][1]:
+        return targets[i]
+    return None
 
 
 def segment(text: str) -> list[Unit]:
@@ -228,7 +258,7 @@ def segment(text: str) -> list[Unit]:
         if width is not None and not prev_blank and _continues(lines[i - 1], line, width):
             last = units[-1]
             units[-1] = Unit(text[last.start : b], last.start, b, last.line, i, paragraph)
-        elif len(line) > MAX_LINE_CHARS:
+        elif len(line) > MAX_LINE_CHARS and visible_chars(line) > MAX_LINE_CHARS:
             units.extend(
                 Unit(text[s:e], s, e, i, i, paragraph) for s, e in split_sentences(line, a)
             )

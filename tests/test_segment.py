@@ -342,6 +342,45 @@ def test_a_long_line_among_normal_lines_keeps_its_neighbours() -> None:
     assert join_units(doc, [units[0], units[-1]]) == "Headline\n\nAfter the long line\n"
 
 
+def _base64(n: int) -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    return "".join(alphabet[(i * 7919) % 64] for i in range(n))
+
+
+def test_an_image_with_a_huge_data_uri_is_one_unit() -> None:
+    # html2text prints inline images as data: URIs; 100 KB of base64 is one short line
+    # of text (an image), not a page of 600-character "sentences".
+    image = f"![Chart of the results](data:image/png;base64,{_base64(100_000)})"
+    doc = f"# Headline\n\nFirst paragraph.\n\n{image}\n\nSecond paragraph.\n"
+    units = segment(doc)
+    assert_spans_exact(doc, units)
+    assert [u.text for u in units] == ["# Headline", "First paragraph.", image, "Second paragraph."]
+
+
+def test_a_link_that_opened_on_the_line_before_is_not_cut_either() -> None:
+    # "[ ![alt\n](data:...) text" : the line starts inside the link, at its target.
+    line = f"](data:image/jpeg;base64,{_base64(50_000)}) (C) Agency  Some teaser text here."
+    units = segment(f"[ ![alt\n{line}\n")
+    assert [u.text for u in units] == ["[ ![alt", line]
+
+
+def test_a_long_line_of_links_is_split_but_never_inside_a_target() -> None:
+    url = "https://example.com/" + "x" * 150
+    links = [
+        f"[Story number {i} about the budget]({url}/{i} \"Story {i}. Read.\")" for i in range(60)
+    ]
+    text = "Related:   " + " ".join(links)
+    visible = sum(len(f"[Story number {i} about the budget]()") + 1 for i in range(60))
+    assert visible > MAX_LINE_CHARS
+    units = segment(text)
+    assert_spans_exact(text, units)
+    assert len(units) > 2
+    for u in units:
+        # every piece holds whole links: as many "](" as closing ")"
+        assert u.text.count("](") == u.text.count(")"), u.text
+    assert join_units(text, units) == text + "\n"
+
+
 # ------------------------------------------------------------------------ join_units
 
 
