@@ -24,8 +24,12 @@ import regex
 from .markdown import link_target_spans
 
 #: Lines longer than this, not counting Markdown link and image targets, are split into
-#: sentence-sized units.
+#: sentence-sized units ...
 MAX_LINE_CHARS = 2000
+#: ... in a document of fewer non-blank lines than this: a page that arrived on one line
+#: (or a few). Among more lines, a long line is one element of the page (a long paragraph,
+#: a tag cloud, a list of names) and stays one unit, as every line is in training.
+SPLIT_MAX_LINES = 8
 #: A sentence piece longer than this (no punctuation to split at) is cut at whitespace.
 MAX_PIECE_CHARS = 600
 #: Hard-wrap detection: at least this many non-blank lines ...
@@ -242,7 +246,8 @@ def segment(text: str) -> list[Unit]:
     """Split ``text`` into units, in document order."""
     lines, starts, ends = _physical_lines(text)
     width = wrap_width(lines)
-    if width is None and max(map(len, lines), default=0) <= MAX_LINE_CHARS:
+    split_long = max(map(len, lines), default=0) > MAX_LINE_CHARS and _few_lines(lines)
+    if width is None and not split_long:
         return _one_per_line(lines, starts, ends)
     units: list[Unit] = []
     paragraph = 0
@@ -258,7 +263,7 @@ def segment(text: str) -> list[Unit]:
         if width is not None and not prev_blank and _continues(lines[i - 1], line, width):
             last = units[-1]
             units[-1] = Unit(text[last.start : b], last.start, b, last.line, i, paragraph)
-        elif len(line) > MAX_LINE_CHARS and visible_chars(line) > MAX_LINE_CHARS:
+        elif split_long and len(line) > MAX_LINE_CHARS and visible_chars(line) > MAX_LINE_CHARS:
             units.extend(
                 Unit(text[s:e], s, e, i, i, paragraph) for s, e in split_sentences(line, a)
             )
@@ -266,6 +271,17 @@ def segment(text: str) -> list[Unit]:
             units.append(Unit(line, a, b, i, i, paragraph))
         prev_blank = False
     return units
+
+
+def _few_lines(lines: list[str]) -> bool:
+    """Whether fewer than SPLIT_MAX_LINES of ``lines`` are non-blank."""
+    found = 0
+    for line in lines:
+        if line.strip(_BLANK_CHARS):
+            found += 1
+            if found >= SPLIT_MAX_LINES:
+                return False
+    return True
 
 
 def _one_per_line(lines: list[str], starts: list[int], ends: list[int]) -> list[Unit]:

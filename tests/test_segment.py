@@ -16,6 +16,7 @@ from cleaner import LABELS, classify, clean
 from cleaner.segment import (
     MAX_LINE_CHARS,
     MAX_PIECE_CHARS,
+    SPLIT_MAX_LINES,
     Unit,
     is_blank,
     join_units,
@@ -340,6 +341,20 @@ def test_a_long_line_among_normal_lines_keeps_its_neighbours() -> None:
     assert units[-1].line == 3 and units[-1].paragraph == 1
     assert {u.line for u in units[1:-1]} == {2}
     assert join_units(doc, [units[0], units[-1]]) == "Headline\n\nAfter the long line\n"
+
+
+def test_a_long_line_among_many_lines_stays_one_unit() -> None:
+    # A tag cloud or a 3,000-character paragraph is one element of a page with many lines:
+    # it is labelled whole, as lines are in training; only a page that came as one line
+    # (or a few) is cut into sentences.
+    text, _ = one_line_page()
+    lines = [f"Line {i} of the page." for i in range(SPLIT_MAX_LINES)]
+    doc = "\n".join(lines[:4] + [text] + lines[4:])
+    units = segment(doc)
+    assert_spans_exact(doc, units)
+    assert [u.text for u in units] == lines[:4] + [text] + lines[4:]
+    few = "\n".join(lines[: SPLIT_MAX_LINES - 2] + [text])
+    assert len(segment(few)) > SPLIT_MAX_LINES
 
 
 def _base64(n: int) -> str:
