@@ -1,6 +1,6 @@
 """Markdown link and image targets: the ``(...)`` after ``[text]`` or ``![alt]``.
 
-A target is markup, not text: an URL or a whole image as a ``data:`` URI (html2text output
+A target is markup, not text: a URL or a whole image as a ``data:`` URI (html2text output
 holds base64 images of 100 KB and more). Features read text with targets blanked, and the
 segmenter measures and cuts lines by their text without them.
 """

@@ -4,8 +4,9 @@ A unit is normally one physical line. Two real-world shapes change that:
 
 * hard-wrapped text (Markdown converters wrap at ~78 columns): the wrapped lines of one
   paragraph form one unit, so they are kept or dropped together;
-* a very long line (a whole page on one line): it is split into sentence-sized units so
-  that boilerplate inside it can still be dropped.
+* a page that came on one line (or a few, one of them very long): its long lines are
+  split into sentence-sized units so that boilerplate inside them can still be dropped.
+  Among many lines, a long line is one element of the page and stays one unit.
 
 Units keep the original text exactly: ``text[unit.start:unit.end] == unit.text``. Blank
 lines (whitespace and zero-width characters only) are layout, not units; they only start a
@@ -285,8 +286,8 @@ def _few_lines(lines: list[str]) -> bool:
 
 
 def _one_per_line(lines: list[str], starts: list[int], ends: list[int]) -> list[Unit]:
-    """``segment`` of text that is neither wrapped nor has over-long lines: one unit per
-    non-blank line, made with C-level maps (the common case)."""
+    """``segment`` of text that is neither wrapped nor a page on a few long lines: one
+    unit per non-blank line, made with C-level maps (the common case)."""
     blank = list(map(operator.not_, map(_STRIP_BLANK, lines)))
     # A paragraph ends at each blank line that follows a non-blank one.
     ended = map(operator.gt, blank, itertools.chain((True,), blank))
