@@ -153,3 +153,19 @@ def test_model_predicts_on_one_blas_thread(page, monkeypatch):
         # ...and the caller's own setting is back afterwards.
         assert {i["num_threads"] for i in threadpoolctl.threadpool_info()
                 if i["user_api"] == "blas"} == {2}
+
+
+def test_an_inline_base64_image_changes_nothing_else():
+    # html2text prints inline images as data: URIs of 100 KB and more. The image is one
+    # unit, dropped like any image line, and the article around it is cleaned as before:
+    # no piece of base64 ends up in the output.
+    doc = read_fixture("fixtures/en-tech-markdown.tsv")
+    after = [i for i, label in enumerate(doc.labels) if label == "body"][2]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    image = "![Diagram of the system](data:image/png;base64,{})".format(
+        "".join(alphabet[(i * 7919) % 64] for i in range(100_000)))
+    lines = doc.lines[: after + 1] + ["", image, ""] + doc.lines[after + 1 :]
+    with_image = "\n".join(lines)
+    assert clean(with_image) == clean(doc.text)
+    [result] = [r for r in classify(with_image) if "base64" in r.unit.text]
+    assert result.unit.text == image and result.label != "body"
