@@ -27,10 +27,13 @@ from .markdown import link_target_spans
 #: Lines longer than this, not counting Markdown link and image targets, are split into
 #: sentence-sized units ...
 MAX_LINE_CHARS = 2000
-#: ... in a document of fewer non-blank lines than this: a page that arrived on one line
-#: (or a few). Among more lines, a long line is one element of the page (a long paragraph,
-#: a tag cloud, a list of names) and stays one unit, as every line is in training.
+#: ... in a page that arrived on one line: a document of fewer non-blank lines than this,
+#: or one whose longest line holds at least this share of its text (a page on one line
+#: under a few header lines). Otherwise a long line is one element of the page (a long
+#: paragraph, a tag cloud, a list of names) and stays one unit, as every line is in
+#: training.
 SPLIT_MAX_LINES = 8
+PAGE_LINE_SHARE = 0.9
 #: A sentence piece longer than this (no punctuation to split at) is cut at whitespace.
 MAX_PIECE_CHARS = 600
 #: Hard-wrap detection: at least this many non-blank lines ...
@@ -247,7 +250,9 @@ def segment(text: str) -> list[Unit]:
     """Split ``text`` into units, in document order."""
     lines, starts, ends = _physical_lines(text)
     width = wrap_width(lines)
-    split_long = max(map(len, lines), default=0) > MAX_LINE_CHARS and _few_lines(lines)
+    longest = max(map(len, lines), default=0)
+    split_long = longest > MAX_LINE_CHARS and (
+        longest >= PAGE_LINE_SHARE * len(text) or _few_lines(lines))
     if width is None and not split_long:
         return _one_per_line(lines, starts, ends)
     units: list[Unit] = []

@@ -16,6 +16,7 @@ from cleaner import LABELS, classify, clean
 from cleaner.segment import (
     MAX_LINE_CHARS,
     MAX_PIECE_CHARS,
+    PAGE_LINE_SHARE,
     SPLIT_MAX_LINES,
     Unit,
     is_blank,
@@ -348,13 +349,26 @@ def test_a_long_line_among_many_lines_stays_one_unit() -> None:
     # it is labelled whole, as lines are in training; only a page that came as one line
     # (or a few) is cut into sentences.
     text, _ = one_line_page()
-    lines = [f"Line {i} of the page." for i in range(SPLIT_MAX_LINES)]
+    lines = [f"Line {i} of the page, with a few words more in it." for i in range(40)]
     doc = "\n".join(lines[:4] + [text] + lines[4:])
+    assert len(text) < PAGE_LINE_SHARE * len(doc)
     units = segment(doc)
     assert_spans_exact(doc, units)
     assert [u.text for u in units] == lines[:4] + [text] + lines[4:]
     few = "\n".join(lines[: SPLIT_MAX_LINES - 2] + [text])
     assert len(segment(few)) > SPLIT_MAX_LINES
+
+
+def test_a_page_on_one_line_under_header_lines_is_split() -> None:
+    # e.g. a scraped record: a dozen short header lines, then the whole page on one line.
+    text, sentences = one_line_page()
+    headers = [f"Header-{i}: value {i}" for i in range(12)]
+    doc = "\n".join(headers + [text])
+    assert len(text) >= PAGE_LINE_SHARE * len(doc)
+    units = segment(doc)
+    assert_spans_exact(doc, units)
+    assert [u.text for u in units[:12]] == headers
+    assert [u.text for u in units[16:-2]] == sentences
 
 
 def _base64(n: int) -> str:
