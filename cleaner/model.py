@@ -455,7 +455,10 @@ class LineClassifier:
                         H[rows_train], target[rows_train], weights[rows_train]))
         self.stage1_counts_, self.stage1_prior_ = self._count_stage1(H, target, weights)
         if linear is not None:
-            self.stage1_coef_, self.stage1_intercept_ = self._fit_linear(H, target, weights)
+            coef, self.stage1_intercept_ = self._fit_linear(H, target, weights)
+            # Kept at half precision, as the model file stores it (it is most of the
+            # file): the fitted model and the file it is saved to predict the same.
+            self.stage1_coef_ = coef.astype(np.float16).astype(np.float32)
         self.__dict__.pop("_table", None)
         if n_folds < 2:
             oof, linear = self._stage1(H)
@@ -722,7 +725,7 @@ class LineClassifier:
             "stage1_prior_": self.stage1_prior_,
         }
         if self.linear_alpha is not None:
-            arrays["stage1_coef_"] = self.stage1_coef_
+            arrays["stage1_coef_"] = self.stage1_coef_.astype(np.float16)  # see fit
             arrays["stage1_intercept_"] = self.stage1_intercept_
         for i, net in enumerate(self.stages_):
             for part, value in zip(self._NET, net):

@@ -232,3 +232,27 @@ def test_linear_stage1_reads_the_words_and_leaves_absent_labels_out(labels):
     assert proba[:, absent].max() < 1e-6
     again = model._fit_linear(H, y, np.ones(len(y)))
     assert np.array_equal(coef, again[0]) and np.array_equal(bias, again[1])
+
+
+def test_a_fitted_model_and_its_file_predict_exactly_the_same(tmp_path):
+    """The linear weights are stored at half precision (most of the file); the fitted
+    model already holds them so, so the report printed by `cleaner train` is the file's."""
+    import warnings
+
+    from cleaner.modelfile import load_model, save_model
+    from cleaner.train import featurize_docs, train
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter=10
+        result = train([str(FIXTURES_DIR)], holdout=0,
+                       params={"n_hash_bits": 12, "max_iter": 10, "n_folds": 2})
+    path = tmp_path / "m.npz"
+    save_model(str(path), result.model)
+    with np.load(path, allow_pickle=False) as data:
+        assert data["stage1_coef_"].dtype == np.float16
+    loaded, _ = load_model(str(path))
+    from cleaner.labelled import read_labelled
+
+    X, _ = featurize_docs(list(read_labelled([str(FIXTURES_DIR)])))
+    for a, b in zip(result.model.predict_proba(X), loaded.predict_proba(X)):
+        assert np.array_equal(a, b)
