@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         batches = [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
         feat_batches = [feats[i : i + BATCH] for i in range(0, len(feats), BATCH)]
 
+        # BATCH pages as one text: what clean costs per byte with no cost per document.
+        joined = ["\n\n".join(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
+
         def rules() -> None:
             for us in units:
                 [LABEL_INDEX[r.label] if r else -1 for r in map(match_rule, (u.text for u in us))]
@@ -158,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             "c4": lambda: [c4_clean(t) for t in texts],
             "clean": lambda: [cleaner.clean(t) for t in texts],
             "clean_many": lambda: cleaner.clean_many(texts),
+            f"clean joined/{BATCH}": lambda: [cleaner.clean(j) for j in joined],
             "segment": lambda: [segment(t) for t in texts],
             "rules": rules,
             "featurize": lambda: [
@@ -212,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:18} {results['mb_per_s'][name]:8.2f} "
               f"{results['mb_per_s_cold'][name]:10.2f} {results['ratio_to_c4'][name]:8.4f}")
     print("(predict_proba includes hashed; clean = segment + rules + featurize + "
-          "predict_proba + join; /N: N documents per call)")
+          "predict_proba + join; /N: N documents per call; clean joined: N documents "
+          "as one text, the cost per byte alone)")
     print(f"model load {load_s:.3f} s, Cleaner() {cleaner_s:.3f} s; fresh process: "
           f"import {cold['import_s']:.3f} s, load {cold['load_s']:.3f} s, "
           f"first clean {cold['first_clean_s']:.3f} s")
