@@ -193,18 +193,15 @@ def _continues(prev: str, line: str, width: int) -> bool:
     return len(prev.rstrip()) + 1 + len(first_word) > width - 2
 
 
-def visible_chars(line: str) -> int:
-    """Length of ``line`` without its Markdown link and image targets: a line that is one
-    image with a 100 KB ``data:`` URI is a short line."""
-    return len(line) - sum(b - a for a, b in link_target_spans(line))
-
-
 def split_sentences(text: str, start: int) -> list[tuple[int, int]]:
     """Sentence-sized (start, end) spans of one long line, at offset ``start``.
 
-    Never inside a Markdown link or image target: a piece of URL or base64 is not text
-    (and training, which takes whole lines, never sees one)."""
+    Lengths and cuts leave Markdown link and image targets out: a piece of URL or base64
+    is not text (and training, which takes whole lines, never sees one), and a line that
+    is one image with a 100 KB ``data:`` URI is a short line, kept whole."""
     targets = link_target_spans(text)
+    if len(text) - sum(b - a for a, b in targets) <= MAX_LINE_CHARS:
+        return [(start, start + len(text))]
     spans = []
     pos = 0
     cjk = any(stop in text for stop in _CJK_STOPS)
@@ -269,7 +266,7 @@ def segment(text: str) -> list[Unit]:
         if width is not None and not prev_blank and _continues(lines[i - 1], line, width):
             last = units[-1]
             units[-1] = Unit(text[last.start : b], last.start, b, last.line, i, paragraph)
-        elif split_long and len(line) > MAX_LINE_CHARS and visible_chars(line) > MAX_LINE_CHARS:
+        elif split_long and len(line) > MAX_LINE_CHARS:
             units.extend(
                 Unit(text[s:e], s, e, i, i, paragraph) for s, e in split_sentences(line, a)
             )
