@@ -55,7 +55,9 @@ REPEAT_RULES: tuple[RepeatRule, ...] = (
         name="caption_repeated_with_credit",
         labels=("caption",),
         side="suffix",
-        pattern=regex.compile(rf"[\s\p{{Pd}}|/]*{_CREDIT_MARK}.*", regex.IGNORECASE),
+        # After the caption (closed with a full stop the first print lacked, or not):
+        # dashes, bars or slashes, then the credit.
+        pattern=regex.compile(rf"[.,;:]?[\s\p{{Pd}}|/]*{_CREDIT_MARK}.*", regex.IGNORECASE),
         description="a caption printed twice, the second time followed by a photo credit",
     ),
     RepeatRule(
@@ -70,11 +72,16 @@ REPEAT_RULES: tuple[RepeatRule, ...] = (
 )
 
 _SENTENCE_END = tuple(".!?…:;")
+#: Punctuation the longer print may add right after the shorter one, before its affix.
+_CLOSE_PUNCT = ".,;:"
 
 
 def _affix(short: str, long: str, side: str) -> str | None:
     """What ``long`` adds to ``short`` on ``side``, or None if it is not such a repeat."""
-    if side == "suffix" and long.startswith(short) and long[len(short)].isspace():
+    if side == "suffix" and long.startswith(short) and (
+        long[len(short)].isspace()
+        or (long[len(short)] in _CLOSE_PUNCT and long[len(short) + 1 : len(short) + 2].isspace())
+    ):
         return long[len(short):].strip()
     if side == "prefix" and long.endswith(short) and long[-len(short) - 1].isspace():
         return long[: len(long) - len(short)].strip()

@@ -33,6 +33,15 @@ def test_caption_printed_twice_with_a_credit(credit):
                            "caption_repeated_with_credit", None]
 
 
+def test_caption_printed_twice_the_second_time_closed_with_a_full_stop_and_a_credit():
+    # Alt text without a full stop, then the figcaption with one and the credit after it.
+    caption = CAPTION.rstrip(".")
+    text = f"Body text of the story.\n\n{caption}\n{caption}.  © HARBOUR LEDGER PHOTO/M. FENN\n"
+    assert names(text) == [None, "caption_repeated_with_credit", "caption_repeated_with_credit"]
+    # Glued to the next word, the full stop is part of the text, not the caption's end.
+    assert names(f"{caption}\n{caption}.© AFP\n") == [None, None]
+
+
 @pytest.mark.parametrize("section", ["Politics", "Labor Unions", "Energiewende", "Culture"])
 def test_teaser_printed_twice_with_its_section(section):
     text = f"Body text.\n\n{HEADLINE}\n{section} {HEADLINE}\n\nMore body.\n"
