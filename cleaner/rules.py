@@ -414,6 +414,7 @@ RULES: tuple[Rule, ...] = (
             r"bild",
             r"imagen",
             r"immagine",
+            r"fotograf[íi]as?",
             r"(?:photo|image|picture|foto)\s+credits?",
             r"credit",
             r"cr[ée]dit\s+photo",

@@ -325,6 +325,8 @@ EXAMPLES: dict[str, tuple[list[str], list[str]]] = {
             "Imagen: EFE",
             "Immagine: ANSA",
             "Foto: Claudio Peri/ANSA",
+            "Fotografía: Marcador Sur / Inés Carmona",
+            "Fotografia: Mario Rossi/ANSA",
             "Photographer: Jane Doe",
             "**Photo:** Jane Doe",
         ],
