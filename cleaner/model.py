@@ -49,6 +49,9 @@ ADAPT_FOLDS = 5
 #: Iterations of L-BFGS when fine-tuning stage 2.
 ADAPT_MAX_ITER = 200
 _BODY = LABEL_INDEX["body"]
+#: The linear stage-1 weights are stored at half precision: they are most of the model
+#: file, and rounding them moved dev shingle F1 by less than 0.0001.
+COEF_FILE_DTYPE = np.float16
 
 
 def unit_weights(docs: Sequence[DocFeatures], weighting: str) -> np.ndarray:
@@ -456,9 +459,9 @@ class LineClassifier:
         self.stage1_counts_, self.stage1_prior_ = self._count_stage1(H, target, weights)
         if linear is not None:
             coef, self.stage1_intercept_ = self._fit_linear(H, target, weights)
-            # Kept at half precision, as the model file stores it (it is most of the
-            # file): the fitted model and the file it is saved to predict the same.
-            self.stage1_coef_ = coef.astype(np.float16).astype(np.float32)
+            # Kept at the precision the model file stores it in (it is most of the file):
+            # the fitted model and the file it is saved to predict the same.
+            self.stage1_coef_ = coef.astype(COEF_FILE_DTYPE).astype(np.float32)
         self.__dict__.pop("_table", None)
         if n_folds < 2:
             oof, linear = self._stage1(H)
@@ -725,7 +728,7 @@ class LineClassifier:
             "stage1_prior_": self.stage1_prior_,
         }
         if self.linear_alpha is not None:
-            arrays["stage1_coef_"] = self.stage1_coef_.astype(np.float16)  # see fit
+            arrays["stage1_coef_"] = self.stage1_coef_.astype(COEF_FILE_DTYPE)
             arrays["stage1_intercept_"] = self.stage1_intercept_
         for i, net in enumerate(self.stages_):
             for part, value in zip(self._NET, net):

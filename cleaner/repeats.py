@@ -50,6 +50,9 @@ _CREDIT_MARK = (
     r"EPA\b|EFE\b|ANSA\b)"
 )
 
+#: Punctuation the longer print may add right after the shorter one, before its affix.
+_CLOSE_PUNCT = ".,;:"
+
 REPEAT_RULES: tuple[RepeatRule, ...] = (
     RepeatRule(
         name="caption_repeated_with_credit",
@@ -57,7 +60,8 @@ REPEAT_RULES: tuple[RepeatRule, ...] = (
         side="suffix",
         # After the caption (closed with a full stop the first print lacked, or not):
         # dashes, bars or slashes, then the credit.
-        pattern=regex.compile(rf"[.,;:]?[\s\p{{Pd}}|/]*{_CREDIT_MARK}.*", regex.IGNORECASE),
+        pattern=regex.compile(rf"[{_CLOSE_PUNCT}]?[\s\p{{Pd}}|/]*{_CREDIT_MARK}.*",
+                              regex.IGNORECASE),
         description="a caption printed twice, the second time followed by a photo credit",
     ),
     RepeatRule(
@@ -72,8 +76,6 @@ REPEAT_RULES: tuple[RepeatRule, ...] = (
 )
 
 _SENTENCE_END = tuple(".!?…:;")
-#: Punctuation the longer print may add right after the shorter one, before its affix.
-_CLOSE_PUNCT = ".,;:"
 
 
 def _affix(short: str, long: str, side: str) -> str | None:

@@ -280,7 +280,7 @@ def _few_lines(lines: list[str]) -> bool:
     """Whether fewer than SPLIT_MAX_LINES of ``lines`` are non-blank."""
     found = 0
     for line in lines:
-        if line.strip(_BLANK_CHARS):
+        if not is_blank(line):
             found += 1
             if found >= SPLIT_MAX_LINES:
                 return False
