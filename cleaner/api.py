@@ -138,10 +138,11 @@ class Cleaner:
         prepared = prepare_many(docs)
         probas = self.model.predict_proba([feats for _, feats in prepared])
         out = []
-        for (_, units), (names, _), proba in zip(docs, prepared, probas):
+        for (_, units), (names, feats), proba in zip(docs, prepared, probas):
             repeats = match_repeats(units)
             rule_labels = [_RULE_INDEX[name] if name else -1 for name in names]
-            out.append((decide(proba, rule_labels, repeats), names, repeats, proba))
+            out.append((decide(proba, rule_labels, repeats, feats.word_counts), names, repeats,
+                        proba))
         return out
 
     def classify_many(self, texts: Sequence[str]) -> list[list[LineResult]]:

@@ -306,6 +306,18 @@ RULES: tuple[Rule, ...] = (
             r"(?:Aceitar|Rejeitar)\s+todos",
             r"Alles\s+accepteren",
             r"Zaakceptuj\s+wszystkie",
+            # The consent dialog's own heading (short, headline-like: the model took one
+            # for the article's title).
+            r"(?:We\s+value\s+your\s+privacy|Your\s+privacy\s+(?:is\s+important|matters)"
+            r"(?:\s+to\s+us)?)[.!]?",
+            r"(?:Wir\s+respektieren\s+Ihre\s+Privatsph[äa]re|Ihre\s+Privatsph[äa]re\s+ist"
+            r"\s+uns\s+wichtig)[.!]?",
+            r"(?:Tu\s+privacidad\s+es\s+importante(?:\s+para\s+nosotros)?"
+            r"|Valoramos\s+tu\s+privacidad)[.!]?",
+            r"(?:Votre\s+vie\s+priv[ée]e\s+(?:est\s+importante|nous\s+importe)"
+            r"(?:\s+pour\s+nous)?|Nous\s+respectons\s+votre\s+vie\s+priv[ée]e)[.!]?",
+            r"(?:La\s+tua\s+privacy\s+[èe]\s+importante(?:\s+per\s+noi)?"
+            r"|Rispettiamo\s+la\s+tua\s+privacy)[.!]?",
         ),
         "cookie and consent banners and their buttons",
     ),

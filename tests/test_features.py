@@ -172,6 +172,26 @@ def test_markdown_link_targets_are_not_words():
     assert b.dense[0, DENSE_NAMES.index("md_link_frac")] > 0
 
 
+def test_position_in_the_page_is_measured_without_link_targets():
+    """A 100 KB data: URI image (html2text prints them) is markup: it does not move the
+    units around it toward the top of the page, nor do they move in a batch."""
+    from cleaner.api import prepare_many
+
+    lines = [f"Paragraph {i} of the article, with [a link](https://example.org/{i})."
+             for i in range(6)]
+    image = "![A chart](data:image/png;base64," + "QUJD" * 25_000 + ")"
+    small = "![A chart](c.png)"
+    col = DENSE_NAMES.index("char_pos")
+    for at in (0, 3, 6):
+        big_text = "\n\n".join(lines[:at] + [image] + lines[at:])
+        small_text = "\n\n".join(lines[:at] + [small] + lines[at:])
+        big = _features(big_text)[1].dense[:, col]
+        assert np.allclose(big, _features(small_text)[1].dense[:, col], atol=0.01)
+        batch = prepare_many([(small_text, segment(small_text)), (big_text, segment(big_text))])
+        assert np.array_equal(batch[1][1].dense[:, col], big)
+    assert big[0] == 0 and 0.8 < big[-1] < 1
+
+
 def test_no_word_character_lowercases_to_whitespace():
     """featurize splits a unit's words where its lowercased text has whitespace, and
     counts them from the \\w runs of the text as written: the two agree only because no

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from cleaner import classify
-from cleaner.decode import BODY_MIN_PROBABILITY, TITLE_MIN_PROBABILITY, decide
+from cleaner.decode import (
+    AFTER_ARTICLE_BODY_PROBABILITY,
+    BEFORE_ARTICLE_BODY_PROBABILITY,
+    BODY_MIN_PROBABILITY,
+    TITLE_MIN_PROBABILITY,
+    article_run,
+    decide,
+)
 from cleaner.labels import LABEL_INDEX, LABELS
 from cleaner.repeats import REPEAT_RULES, match_repeats
 from cleaner.segment import segment
@@ -106,13 +113,43 @@ def test_repeat_rule_lets_the_model_choose_among_its_labels():
     assert [LABELS[i] for i in got] == ["boilerplate", "promo"]
 
 
-def test_body_needs_only_the_body_bar():
-    """Body at BODY_MIN_PROBABILITY is kept even when a rival label is likelier; below it,
-    the most probable label wins. A line rule still decides outright."""
-    at_bar = _p({"body": BODY_MIN_PROBABILITY + 0.01, "boilerplate": 0.55},
-                {"body": BODY_MIN_PROBABILITY - 0.05, "promo": 0.6}, {"body": 0.45, "meta": 0.5})
-    got = [LABELS[i] for i in decide(at_bar, [-1, -1, LABEL_INDEX["meta"]], [None] * 3)]
-    assert got == ["body", "promo", "meta"]
+def test_article_run_is_the_stretch_with_most_body_evidence():
+    # A short likely-body line, a long unlikely one, then two long likely ones.
+    body = np.array([0.9, 0.05, 0.9, 0.8, 0.1])
+    assert article_run(body, [5, 50, 100, 100, 3]) == (2, 4)
+    # The short line joins when what parts it from the article costs less than it brings.
+    assert article_run(body, [50, 5, 100, 100, 3]) == (0, 4)
+    # Nothing likely body: still one unit, the least unlikely.
+    assert article_run(np.array([0.01, 0.2, 0.05]), [10, 10, 10]) == (1, 2)
+
+
+def test_body_bar_depends_on_where_the_unit_lies():
+    """Inside the article run body needs only BODY_MIN_PROBABILITY, before it a standfirst
+    keeps its usual bar, after it prose-like comments need far more. A line rule still
+    decides outright."""
+    share = {"boilerplate": 0.95}
+    rows = [
+        ({"body": 0.45, "boilerplate": 0.55}, 20),  # standfirst, beyond byline and buttons
+        ({"meta": 0.9}, 3), (share, 2), (share, 2), (share, 2),
+        ({"body": 0.95}, 60),
+        ({"body": BODY_MIN_PROBABILITY + 0.01, "promo": 0.7}, 10),  # in the article
+        ({"body": BODY_MIN_PROBABILITY - 0.05, "promo": 0.75}, 10),
+        ({"body": 0.45, "meta": 0.5}, 12),  # a line rule's meta
+        ({"body": 0.95}, 60),
+        ({"promo": 0.95}, 30), ({"promo": 0.95}, 30), ({"promo": 0.95}, 30),
+        ({"body": AFTER_ARTICLE_BODY_PROBABILITY - 0.05, "boilerplate": 0.4}, 40),  # comment
+        ({"body": AFTER_ARTICLE_BODY_PROBABILITY + 0.05, "boilerplate": 0.3}, 40),
+    ]
+    proba = _p(*(row for row, _ in rows))
+    words = [n for _, n in rows]
+    ruled = [-1] * len(rows)
+    ruled[8] = LABEL_INDEX["meta"]
+    assert article_run(proba[:, LABEL_INDEX["body"]], words) == (5, 10)
+    got = [LABELS[i] for i in decide(proba, ruled, [None] * len(rows), words)]
+    assert got == ["body", "meta", "boilerplate", "boilerplate", "boilerplate", "body",
+                   "body", "promo", "meta", "body", "promo", "promo", "promo",
+                   "boilerplate", "body"]
+    assert BEFORE_ARTICLE_BODY_PROBABILITY < 0.45 < AFTER_ARTICLE_BODY_PROBABILITY
 
 
 def test_title_pass_names_one_headline_before_the_body():
@@ -132,8 +169,8 @@ def test_title_pass_leaves_documents_that_have_a_title_or_no_candidate():
 
 
 def test_one_headline_the_other_title_units_take_their_next_label():
-    proba = _p({"title": 0.6, "body": 0.3}, {"title": 0.9}, {"title": 0.5, "boilerplate": 0.4},
-               {"body": 0.9})
+    proba = _p({"title": 0.55, "body": 0.45}, {"title": 0.9},
+               {"title": 0.5, "boilerplate": 0.4}, {"body": 0.9})
     got = [LABELS[i] for i in decide(proba, [-1] * 4, [None] * 4)]
     assert got == ["body", "title", "boilerplate", "body"]
     # A line rule's title is not the model's to take back.
