@@ -34,9 +34,9 @@ from .repeats import RepeatRule
 #: The title pass ignores units whose title probability is below this.
 TITLE_MIN_PROBABILITY = 0.005
 #: The article is one run of units: the run with the largest sum of
-#: (words + 1) x (P(body) - ``BLOCK_BODY_PROBABILITY``). A unit likelier body than this
+#: (words + 1) x (P(body) - ``RUN_BODY_PROBABILITY``). A unit likelier body than this
 #: draws the run out to it; a long unit unlikely to be body pushes it back.
-BLOCK_BODY_PROBABILITY = 0.35
+RUN_BODY_PROBABILITY = 0.35
 #: Inside the article run a unit is body when P(body) is at least this, even if another
 #: label is more probable: its six rivals share the rest, and the metric counts a lost
 #: body word as much as a kept stray one.
@@ -102,8 +102,8 @@ def decide(
 
 def article_run(body: np.ndarray, words: Sequence[int] | np.ndarray) -> tuple[int, int]:
     """Bounds ``[start, stop)`` of the run of units most likely to be the article (at least
-    one unit): the largest sum of ``(words + 1) * (P(body) - BLOCK_BODY_PROBABILITY)``."""
-    gain = (np.asarray(words, np.float64) + 1) * (body - BLOCK_BODY_PROBABILITY)
+    one unit): the largest sum of ``(words + 1) * (P(body) - RUN_BODY_PROBABILITY)``."""
+    gain = (np.asarray(words, np.float64) + 1) * (body - RUN_BODY_PROBABILITY)
     reach = np.concatenate(([0.0], np.cumsum(gain)))
     # The run ending at unit i that gains most starts where ``reach`` was lowest before it.
     stop = int((reach[1:] - np.minimum.accumulate(reach[:-1])).argmax()) + 1

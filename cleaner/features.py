@@ -684,13 +684,13 @@ def _counts_within(doc: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 def _visible_char_pos(
-    docs: Sequence[tuple[str, Sequence[Unit], Sequence[int]]], starts: np.ndarray,
-    doc: np.ndarray, doc_start: np.ndarray,
+    docs: Sequence[tuple[str, Sequence[Unit], Sequence[int]]], text_len: np.ndarray,
+    starts: np.ndarray, doc: np.ndarray, doc_start: np.ndarray,
 ) -> np.ndarray:
     """Where each unit starts, as a share of its text, both measured without Markdown link
     targets: one 100 KB ``data:`` image would otherwise put every unit near the top."""
     pos = starts.astype(np.float64)
-    size = np.array([len(text) for text, _, _ in docs], np.float64)
+    size = text_len.astype(np.float64)
     for d, (text, _, _) in enumerate(docs):
         spans = link_target_spans(text)
         if not spans:
@@ -870,7 +870,7 @@ def featurize_many(
     own[:, col["rel_pos"]] = idx / np.maximum(n_doc - 1, 1).astype(np.float32)
     own[:, col["log_index"]] = np.log1p(idx)
     own[:, col["log_index_from_end"]] = np.log1p((n_doc - 1).astype(np.float32) - idx)
-    own[:, col["char_pos"]] = _visible_char_pos(docs, starts, doc, doc_start)
+    own[:, col["char_pos"]] = _visible_char_pos(docs, text_len, starts, doc, doc_start)
 
     par = np.array(paragraphs, np.int64)
     blank_before = np.ones(n, bool)
