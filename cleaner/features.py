@@ -695,9 +695,10 @@ def _visible_char_pos(
         spans = link_target_spans(text)
         if not spans:
             continue
-        ends = np.array([end for _, end in spans], np.int64)
+        bounds = np.array(spans, np.int64)
+        ends = bounds[:, 1]
         hidden = np.zeros(len(spans) + 1, np.int64)
-        np.cumsum([end - start for start, end in spans], out=hidden[1:])
+        np.cumsum(ends - bounds[:, 0], out=hidden[1:])
         rows = slice(doc_start[d], doc_start[d] + len(docs[d][1]))
         pos[rows] -= hidden[np.searchsorted(ends, starts[rows], side="right")]
         size[d] -= hidden[-1]
