@@ -27,6 +27,10 @@ from collections.abc import Iterator, Sequence
 from .errors import CleanerError
 from .labels import DEFAULT_KEEP, LABELS, check_labels
 
+#: ``model.ADAPT_PENALTY``, for the help text without importing numpy and scipy to print it
+#: (tests/test_cli.py checks that the two agree).
+ADAPT_PENALTY = 10.0
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 
@@ -241,8 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", metavar="MODEL", help="adapt this model instead of starting anew")
     p.add_argument("--penalty", type=_penalty, metavar="P", default=argparse.SUPPRESS,
                    help="with --init: how strongly the layout network is held to the model's "
-                   "weights (default 10; 'none' updates the word counts only; 'auto' "
-                   "chooses by cross-validation over DATA, which takes minutes)")
+                   f"weights (default {ADAPT_PENALTY:g}; 'none' updates the word counts only; "
+                   "'auto' chooses by cross-validation over DATA, which takes minutes)")
     p.add_argument("--weighted", nargs=2, action="append", default=[],
                    metavar=("DATA", "WEIGHT"),
                    help="also train on DATA, each document counting WEIGHT times "

@@ -14,6 +14,7 @@ from .api import LineResult
 from .fixture_format import format_fixture
 from .labelled import LabelledDoc
 from .labels import DEFINITIONS, LABELS
+from .segment import newline_of, split_lines
 
 FORMATS = ("text", "tsv", "jsonl", "html")
 
@@ -81,13 +82,12 @@ def format_text(
 
 
 def line_labels(text: str, results: Sequence[LineResult]) -> tuple[list[str], list[str]]:
-    """Every line of ``text`` (without ``\\r``) and one label for it: the label of the unit
-    that covers most of its characters (a hard-wrapped unit gives all its lines its label);
-    "" for blank lines. ``"\\n".join(lines)`` is ``text`` when it has no CRLF."""
-    spans, pos = [], 0
-    for line in text.split("\n"):  # every line, also the empty one after a final newline
-        spans.append((pos, pos + len(line.removesuffix("\r"))))
-        pos += len(line) + 1
+    """Every line of ``text`` (without its terminator) and one label for it: the label of
+    the unit that covers most of its characters (a hard-wrapped unit gives all its lines
+    its label); "" for blank lines. ``newline_of(text).join(lines)`` is ``text``."""
+    spans = split_lines(text)
+    if not text or text.endswith(newline_of(text)[-1]):  # the empty line after the last
+        spans.append((len(text), len(text)))
     lines = [text[a:b] for a, b in spans]
     cover: list[Counter[str]] = [Counter() for _ in lines]
     for r in results:

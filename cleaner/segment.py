@@ -97,13 +97,17 @@ def is_blank(line: str) -> bool:
 
 
 def newline_of(text: str) -> str:
-    """The document's line terminator: CRLF if its first line break is CRLF."""
+    """The document's line terminator: CRLF if its first line break is CRLF, CR in a text
+    with no LF at all (classic Mac OS files), else LF."""
     i = text.find("\n")
+    if i < 0:
+        return "\r" if "\r" in text else "\n"
     return "\r\n" if i > 0 and text[i - 1] == "\r" else "\n"
 
 
 def split_lines(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every physical line, without its ``\\n`` or ``\\r\\n`` terminator."""
+    """(start, end) of every physical line, without its terminator: ``\\n``, ``\\r\\n``,
+    or ``\\r`` in a text with no ``\\n`` at all."""
     _, starts, ends = _physical_lines(text)
     return list(zip(starts, ends))
 
@@ -111,13 +115,14 @@ def split_lines(text: str) -> list[tuple[int, int]]:
 def _physical_lines(text: str) -> tuple[list[str], list[int], list[int]]:
     """Every physical line without its terminator, with its start and end: one C-level
     split and a few maps, as every line of every document goes through here."""
-    lines = text.split("\n")
+    # A text with CRs and no LF has CR line breaks (a stray CR in an LF text stays text).
+    lines = text.split("\r" if newline_of(text) == "\r" else "\n")
     if not lines[-1]:  # text ended with a newline (or is empty)
         lines.pop()
     lengths = list(map(len, lines))
     starts = list(itertools.accumulate(map((1).__add__, lengths), initial=0))
     starts.pop()
-    if "\r" in text:
+    if "\r" in text and "\n" in text:
         crlf = [line.endswith("\r") for line in lines]
         lines = [line[:-1] if cr else line for line, cr in zip(lines, crlf, strict=True)]
         lengths = [n - cr for n, cr in zip(lengths, crlf, strict=True)]

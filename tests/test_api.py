@@ -8,6 +8,7 @@ import pytest
 
 from cleaner import LABELS, Cleaner, classify, clean
 from cleaner.fixture_format import read_fixture
+from cleaner.segment import segment
 
 FIXTURE = "fixtures/en-news-fullpage.tsv"
 
@@ -77,6 +78,20 @@ def test_clean_preserves_crlf_and_spelling():
             "caf\u00e9 spelling.\r\n\r\nSecond paragraph, which also says things.\r\n")
     out = Cleaner().clean(text, keep=LABELS)
     assert out == text
+
+
+def test_cr_only_text_is_cleaned_like_its_lf_version(page):
+    # Classic Mac OS line breaks: a text with CRs and no LF is many lines, not one.
+    cleaner = Cleaner()
+    cr = page.replace("\n", "\r")
+    assert [r.text for r in cleaner.classify(cr)] == [r.text for r in cleaner.classify(page)]
+    assert cleaner.clean(cr) == cleaner.clean(page).replace("\n", "\r")
+
+
+def test_a_stray_cr_inside_an_lf_text_is_not_a_line_break():
+    units = segment("A line with a stray\rcarriage return in it.\nNext line.\n")
+    assert [u.text for u in units] == ["A line with a stray\rcarriage return in it.",
+                                       "Next line."]
 
 
 def test_cleaner_is_safe_to_share_between_threads(page):

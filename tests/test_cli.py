@@ -108,6 +108,20 @@ def test_crlf_text_keeps_crlf(capsys, tmp_path, articles):
     assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
 
 
+def test_cr_only_text_keeps_cr(capsys, tmp_path, articles):
+    text = articles["en-science-article"]
+    src = tmp_path / "cr.txt"
+    src.write_bytes(text.replace("\n", "\r").encode())
+    dest = tmp_path / "out.txt"
+    assert run(capsys, "clean", src, "-o", dest, "-q")[0] == 0
+    lf = tmp_path / "lf.txt"
+    lf.write_bytes(text.encode())
+    assert run(capsys, "clean", lf, "-o", tmp_path / "lf_out.txt", "-q")[0] == 0
+    data = dest.read_bytes()
+    assert b"\n" not in data and data.count(b"\r") > 2
+    assert data.replace(b"\r", b"\n") == (tmp_path / "lf_out.txt").read_bytes()
+
+
 # ----- directories, --out-dir, --glob, --in-place -----------------------------------------
 
 
@@ -413,6 +427,16 @@ def test_subprocess_bad_input_no_traceback(tmp_path, tree):
     assert b"bin.txt" in proc.stderr and b"binary" in proc.stderr
     assert_no_traceback(proc.stderr.decode())
     assert (tmp_path / "out" / "a.txt").exists()
+
+
+def test_train_help_gives_the_penalty_that_adapting_uses(capsys):
+    from cleaner import cli, model
+
+    assert cli.ADAPT_PENALTY == model.ADAPT_PENALTY
+    code, out, _ = run(capsys, "train", "--help")
+    help_text = " ".join(out.split())
+    assert code == 0
+    assert f"(default {model.ADAPT_PENALTY:g};" in help_text
 
 
 def test_subprocess_help(tmp_path):

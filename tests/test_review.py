@@ -150,6 +150,16 @@ def test_tsv_wrapped_lines_share_the_unit_label():
             r.unit.last_line - r.unit.line + 1)
 
 
+def test_tsv_lines_of_a_cr_only_text():
+    text = "Harbour news\r\rThe council voted on Tuesday to rebuild the sea wall.\r"
+    results = Cleaner().classify(text)
+    lines, labels = line_labels(text, results)
+    assert lines == ["Harbour news", "", "The council voted on Tuesday to rebuild the sea "
+                     "wall.", ""]
+    assert "\r".join(lines) == text
+    assert labels[1] == labels[3] == "" and labels[0] and labels[2]
+
+
 def test_tsv_long_line_gets_one_label():
     text = "Title\n\n" + "A sentence of the article. " * 120 + "\n"
     results = Cleaner().classify(text)
