@@ -39,9 +39,10 @@ from pathlib import Path  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from cleaner import fastcore  # noqa: E402
 from cleaner.api import Cleaner, default_model_path  # noqa: E402
 from cleaner.baselines import c4_clean  # noqa: E402
-from cleaner.features import featurize, featurize_many, hashed  # noqa: E402
+from cleaner.features import featurize  # noqa: E402
 from cleaner.labels import LABEL_INDEX  # noqa: E402
 from cleaner.modelfile import load_model  # noqa: E402
 from cleaner.rules import match_rule  # noqa: E402
@@ -147,8 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         feats = [featurize(t, us, rl) for t, us, rl in zip(texts, units, rule_labels)]
         bits = model.n_hash_bits
         items = list(zip(texts, units, rule_labels))
-        batches = [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
-        feat_batches = [feats[i : i + BATCH] for i in range(0, len(feats), BATCH)]
+        fast = fastcore.usable(model)
 
         # BATCH pages as one text: what clean costs per byte with no cost per document.
         joined = ["\n\n".join(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
@@ -157,9 +157,18 @@ def main(argv: list[str] | None = None) -> int:
             for us in units:
                 [LABEL_INDEX[r.label] if r else -1 for r in map(match_rule, (u.text for u in us))]
 
+        def numpy_clean() -> None:
+            usable = fastcore.usable
+            fastcore.usable = lambda model: False
+            try:
+                [cleaner.clean(t) for t in texts]
+            finally:
+                fastcore.usable = usable
+
         passes: dict[str, Callable[[], object]] = {
             "c4": lambda: [c4_clean(t) for t in texts],
             "clean": lambda: [cleaner.clean(t) for t in texts],
+            "clean, numpy only": numpy_clean,
             "clean_many": lambda: cleaner.clean_many(texts),
             f"clean joined/{BATCH}": lambda: [cleaner.clean(j) for j in joined],
             "segment": lambda: [segment(t) for t in texts],
@@ -167,11 +176,11 @@ def main(argv: list[str] | None = None) -> int:
             "featurize": lambda: [
                 featurize(t, us, rl) for t, us, rl in zip(texts, units, rule_labels)
             ],
-            "hashed": lambda: [hashed([f], bits) for f in feats],
-            f"featurize_many/{BATCH}": lambda: [featurize_many(b) for b in batches],
-            f"hashed/{BATCH}": lambda: [hashed(b, bits) for b in feat_batches],
             "predict_proba": lambda: [model.predict_proba([f]) for f in feats],
         }
+        if fast:
+            passes["C: features"] = lambda: [fastcore._doc_inputs(model, *i) for i in items]
+            passes["C: predict"] = lambda: [fastcore.predict(model, [i]) for i in items]
         # Interleaved rounds: a slow spell of the machine hits every pass alike.
         best: dict[str, float] = dict.fromkeys(passes, float("inf"))
         first: dict[str, float] = {}
@@ -191,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     c4 = mb / best["c4"]
     results = {
         "data": source,
+        "c_extension": fast,
         "documents": len(texts),
         "mb": round(mb, 3),
         "model": how,
@@ -210,14 +220,16 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results, indent=2))
         return 0
     print(f"{len(texts)} documents, {mb:.2f} MB ({source}); model: {how}, "
-          f"{results['model_file_kb']} kB file, {bits} hash bits; best of {repeat}")
+          f"{results['model_file_kb']} kB file, {bits} hash bits; best of {repeat}; "
+          f"C extension {'used' if fast else 'NOT built: numpy only'}")
     print(f"{'pass':18} {'MB/s':>8} {'cold MB/s':>10} {'x C4':>8}")
     for name in passes:
         print(f"{name:18} {results['mb_per_s'][name]:8.2f} "
               f"{results['mb_per_s_cold'][name]:10.2f} {results['ratio_to_c4'][name]:8.4f}")
-    print("(predict_proba includes hashed; clean = segment + rules + featurize + "
-          "predict_proba + join; /N: N documents per call; clean joined: N documents "
-          "as one text, the cost per byte alone)")
+    print("(clean = segment + rules + C: predict (else featurize + predict_proba, numpy) + "
+          "repeats + decide + join; predict_proba includes the hashed n-grams; C: predict "
+          "includes C: features; /N: N documents per call; clean joined: N documents as one "
+          "text, the cost per byte alone)")
     print(f"model load {load_s:.3f} s, Cleaner() {cleaner_s:.3f} s; fresh process: "
           f"import {cold['import_s']:.3f} s, load {cold['load_s']:.3f} s, "
           f"first clean {cold['first_clean_s']:.3f} s")

@@ -14,9 +14,11 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from operator import itemgetter
 
 import numpy as np
 
+from . import fastcore
 from .decode import decide
 from .errors import ModelError
 from .features import DocFeatures, featurize_many
@@ -34,6 +36,7 @@ MODEL_ENV = "CLEANER_MODEL"
 #: The word that ``decided_by`` holds when the learned model labelled a unit.
 MODEL = "model"
 _RULE_INDEX = {rule.name: LABEL_INDEX[rule.label] for rule in RULES}
+_TEXT = itemgetter(0)  # a Unit's text
 
 
 @dataclass(frozen=True)
@@ -74,12 +77,33 @@ def prepare_many(
 ) -> list[tuple[list[str | None], DocFeatures]]:
     """``prepare`` of several documents: their features are computed in one batch, which
     costs far less per document than one at a time."""
-    names, jobs = [], []
-    for text, units in docs:
-        fired = [match_rule(u.text) for u in units]
-        names.append([rule.name if rule else None for rule in fired])
-        jobs.append((text, units, [LABEL_INDEX[rule.label] if rule else -1 for rule in fired]))
-    return list(zip(names, featurize_many(jobs)))
+    fired = [_rules_of(units) for _, units in docs]
+    feats = featurize_many([(text, units, labels) for (text, units), (_, labels)
+                            in zip(docs, fired)])
+    return [(names, f) for (names, _), f in zip(fired, feats)]
+
+
+def _rules_of(units: Sequence[Unit]) -> tuple[list[str | None], list[int]]:
+    """The name of the line rule that fires on each unit (or None), and its label index
+    (or -1)."""
+    fired = list(map(match_rule, map(_TEXT, units)))
+    return ([rule.name if rule else None for rule in fired],
+            [LABEL_INDEX[rule.label] if rule else -1 for rule in fired])
+
+
+def predict_many(
+    model: LineClassifier, docs: Sequence[tuple[str, Sequence[Unit], Sequence[int]]],
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The model's probabilities and the word counts of the units of each document
+    (``(text, units, rule labels)``, at least one unit each): in C where the extension is
+    built and takes the text, else with numpy, batched."""
+    done = fastcore.predict(model, docs) if fastcore.usable(model) else [None] * len(docs)
+    rest = [i for i, result in enumerate(done) if result is None]
+    if rest:
+        feats = featurize_many([docs[i] for i in rest])
+        for i, f, proba in zip(rest, feats, model.predict_proba(feats)):
+            done[i] = (proba, f.word_counts)
+    return done  # type: ignore[return-value]
 
 
 #: Texts cleaned together by ``clean_many`` (features and predictions in one batch).
@@ -135,14 +159,13 @@ class Cleaner:
     def _decide_many(self, docs: Sequence[tuple[str, Sequence[Unit]]]):
         """``_decide`` of several documents, with one batch of features and one of model
         predictions (empty documents must be left out by the caller)."""
-        prepared = prepare_many(docs)
-        probas = self.model.predict_proba([feats for _, feats in prepared])
+        fired = [_rules_of(units) for _, units in docs]
+        predicted = predict_many(self.model, [(text, units, labels) for (text, units), (_, labels)
+                                              in zip(docs, fired)])
         out = []
-        for (_, units), (names, feats), proba in zip(docs, prepared, probas):
+        for (_, units), (names, labels), (proba, words) in zip(docs, fired, predicted):
             repeats = match_repeats(units)
-            rule_labels = [_RULE_INDEX[name] if name else -1 for name in names]
-            out.append((decide(proba, rule_labels, repeats, feats.word_counts), names, repeats,
-                        proba))
+            out.append((decide(proba, labels, repeats, words), names, repeats, proba))
         return out
 
     def classify_many(self, texts: Sequence[str]) -> list[list[LineResult]]:

@@ -1,0 +1,1205 @@
+/* The per-document hot path of prediction in C: features, hashed n-grams, stage 1 and
+ * the stage-2 inputs of one document's units.
+ *
+ * cleaner/features.py and cleaner/model.py are the specification: they compute the same
+ * numbers with numpy for many documents at once (training, adapting) and are what this
+ * file is tested against (tests/test_fastcore.py). numpy spends most of a document's time
+ * on call overhead and on whole-text passes; here every unit is read once. Differences
+ * are limited to the last bits of a few transcendental functions (numpy's SIMD exp/log).
+ * cleaner/fastcore.py is the Python side: it prepares what needs regular expressions and
+ * falls back to numpy for texts this file declines (it returns None for them).
+ *
+ * Built as an optional extension (setup.py): without a C compiler the package installs
+ * and predicts with numpy alone.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BMP 0x10000
+#define N_LABELS 7
+
+/* Text classes of features._text_codes (class counts of the original text). */
+enum { T_OTHER, T_LOWER, T_UPPER, T_DIGIT, T_SPACE, T_PUNCT, T_END };
+/* Joined-text codes of features._joined_codes. */
+enum { J_WORD = 1, J_UPPER = 2, J_LOWER = 4, J_TITLE = 6, J_CASE = 6 };
+/* Edge flags of features._edge_table. */
+enum {
+    E_UPPER = 1, E_LOWER = 2, E_DIGIT = 4, E_ALNUM = 8, E_TERMINAL = 16, E_CLOSING = 32,
+    E_SPACE = 64, E_HASH = 128, E_QUOTE = 256, E_COLON = 512, E_BULLET = 1024,
+    E_BULLET_SPACE = 2048
+};
+
+/* Own columns, in features.OWN_NAMES order (fastcore.py checks the names). */
+enum {
+    C_LOG_CHARS, C_LOG_WORDS, C_ALPHA_FRAC, C_DIGIT_FRAC, C_UPPER_FRAC, C_PUNCT_FRAC,
+    C_END_TERMINAL, C_END_COLON, C_END_CLOSE, C_END_DIGIT, C_END_ALNUM,
+    C_START_UPPER, C_START_LOWER, C_START_DIGIT, C_START_OTHER,
+    C_STOP_FRAC, C_LOG_SENTENCES, C_MEAN_WORD_LEN, C_TITLE_CASE, C_ALL_UPPER,
+    C_MD_HEADING, C_MD_BULLET, C_MD_LINK_FRAC, C_MD_IMAGE, C_MD_QUOTE, C_HAS_PIPE,
+    C_HAS_COPYRIGHT, C_HAS_URL_OR_AT,
+    C_REL_POS, C_LOG_INDEX, C_LOG_INDEX_FROM_END, C_CHAR_POS,
+    C_BLANK_BEFORE, C_BLANK_AFTER, C_LOG_PARAGRAPH_UNITS, C_INDEX_IN_PARAGRAPH,
+    C_LOG_DUPLICATES, C_DUPLICATE_NEARBY, C_CONTAINED_IN_NEIGHBOUR, C_CONTAINS_NEIGHBOUR,
+    C_REL_LEN, C_DOC_LOG_UNITS, C_DOC_TERMINAL_FRAC,
+    C_LOG_FIRST_WORD_REPEATS, C_LOG_LAST_WORD_REPEATS, C_LOG_SHAPE_RUN,
+    C_RULE_BODY, /* ... one per label */
+    C_SECTION_MARKER = C_RULE_BODY + N_LABELS,
+    N_OWN
+};
+static const char *OWN_NAMES[N_OWN] = {
+    "log_chars", "log_words", "alpha_frac", "digit_frac", "upper_frac", "punct_frac",
+    "end_terminal", "end_colon", "end_close", "end_digit", "end_alnum",
+    "start_upper", "start_lower", "start_digit", "start_other",
+    "stop_frac", "log_sentences", "mean_word_len", "title_case", "all_upper",
+    "md_heading", "md_bullet", "md_link_frac", "md_image", "md_quote", "has_pipe",
+    "has_copyright", "has_url_or_at",
+    "rel_pos", "log_index", "log_index_from_end", "char_pos",
+    "blank_before", "blank_after", "log_paragraph_units", "index_in_paragraph",
+    "log_duplicates", "duplicate_nearby", "contained_in_neighbour", "contains_neighbour",
+    "rel_len", "doc_log_units", "doc_terminal_frac",
+    "log_first_word_repeats", "log_last_word_repeats", "log_shape_run",
+    "rule_body", "rule_title", "rule_caption", "rule_credit", "rule_promo", "rule_meta",
+    "rule_boilerplate", "section_marker",
+};
+/* features.CONTEXT_NAMES, NEIGHBOURS and WINDOW. */
+#define N_CONTEXT 12
+static const int CONTEXT_COLUMNS[N_CONTEXT] = {
+    C_LOG_CHARS, C_LOG_WORDS, C_END_TERMINAL, C_STOP_FRAC, C_MD_LINK_FRAC, C_BLANK_BEFORE,
+    C_START_LOWER, C_CONTAINED_IN_NEIGHBOUR, C_CONTAINS_NEIGHBOUR, C_LOG_FIRST_WORD_REPEATS,
+    C_RULE_BODY + 6 /* boilerplate */, C_RULE_BODY + 4 /* promo */,
+};
+#define N_NEIGHBOURS 4
+static const int NEIGHBOURS[N_NEIGHBOURS] = {-2, -1, 1, 2};
+#define WINDOW 5
+#define N_DENSE (N_OWN + (N_NEIGHBOURS + 1) * N_CONTEXT)
+/* features.MIN_CONTAIN_CHARS, MARKER_MAX_WORDS. */
+#define MIN_CONTAIN_CHARS 16
+#define MARKER_MAX_WORDS 12
+/* model.STAGE2_NEIGHBOURS, STAGE2_WINDOW, LINEAR_NEIGHBOURS, MARKER_WINDOW. */
+static const int STAGE2_NEIGHBOURS[6] = {-3, -2, -1, 1, 2, 3};
+#define STAGE2_WINDOW 8
+static const int LINEAR_NEIGHBOURS[4] = {-2, -1, 1, 2};
+#define MARKER_WINDOW 8
+#define DECAY_CHUNK 240 /* int(DECAY_HALF_LIFE * 16) */
+#define STAGE2_WIDTH (10 * N_LABELS + 8)
+#define LINEAR_WIDTH (6 * N_LABELS)
+
+/* ----- tables, set once by configure() ------------------------------------------------ */
+
+static PyObject *keep_alive = NULL;     /* the objects the pointers below point into */
+static const uint8_t *text_codes;       /* BMP -> T_* */
+static const uint8_t *joined_codes;     /* BMP -> J_* */
+static const uint16_t *edge_table;      /* BMP -> E_* */
+static const uint32_t *lower_table;     /* BMP -> lowercase code point */
+static const float *log_table;          /* np.log(float32(k)) for k < log_table_size */
+static Py_ssize_t log_table_size;
+static const double *decay_down, *decay_up; /* decay**-j, decay**j for j < DECAY_CHUNK */
+static double decay;
+static uint32_t crc_table[256];
+/* crc32 of the prefixes of hashed edge words (features._CRC_*). */
+static uint32_t CRC_CARET, CRC_DOLLAR, CRC_SPACE, CRC_NO_BIGRAM, CRC_HEAD, CRC_TAIL;
+/* Marker pieces (features._MARKER_PIECES) as code points, and stopwords (UTF-8). */
+#define MAX_PIECES 32
+static Py_UCS4 pieces[MAX_PIECES][16];
+static int piece_len[MAX_PIECES], n_pieces;
+static uint8_t piece_starts[128]; /* ASCII characters a piece starts with */
+/* features._joined_fields by (previous code, code): does str.istitle fail here (1), is
+ * the character upper (2), lower or title case (4). */
+static uint8_t case_fields[64];
+#define STOP_SLOTS 4096
+#define STOPWORD_MAX_BYTES 32
+static struct { uint32_t crc; int len; const char *bytes; } stop_slots[STOP_SLOTS];
+/* One bit per crc & 0xffff of a stopword: most words are ruled out without a probe. */
+static uint64_t stop_bits[1024];
+static int configured = 0;
+
+static uint32_t crc_update(uint32_t crc, const uint8_t *buf, Py_ssize_t n)
+{
+    crc = ~crc;
+    for (Py_ssize_t i = 0; i < n; i++) crc = crc_table[(crc ^ buf[i]) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* The register after n zero bytes (crc.shift): crc(a + b) == crc(b) ^ shift(crc(a), len(b)). */
+static uint32_t crc_shift(uint32_t x, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) x = crc_table[x & 0xff] ^ (x >> 8);
+    return x;
+}
+
+static int utf8_encode(Py_UCS4 c, uint8_t *out)
+{
+    if (c < 0x80) { out[0] = (uint8_t)c; return 1; }
+    if (c < 0x800) { out[0] = 0xC0 | (c >> 6); out[1] = 0x80 | (c & 0x3F); return 2; }
+    if (c < 0x10000) {
+        out[0] = 0xE0 | (c >> 12); out[1] = 0x80 | ((c >> 6) & 0x3F);
+        out[2] = 0x80 | (c & 0x3F); return 3;
+    }
+    out[0] = 0xF0 | (c >> 18); out[1] = 0x80 | ((c >> 12) & 0x3F);
+    out[2] = 0x80 | ((c >> 6) & 0x3F); out[3] = 0x80 | (c & 0x3F); return 4;
+}
+
+static const char *stopword_find(uint32_t crc, const uint8_t *bytes, int len)
+{
+    if (!(stop_bits[(crc & 0xffff) >> 6] >> (crc & 63) & 1)) return NULL;
+    for (uint32_t s = crc & (STOP_SLOTS - 1);; s = (s + 1) & (STOP_SLOTS - 1)) {
+        if (!stop_slots[s].bytes) return NULL;
+        if (stop_slots[s].crc == crc && stop_slots[s].len == len
+            && memcmp(stop_slots[s].bytes, bytes, len) == 0)
+            return stop_slots[s].bytes;
+    }
+}
+
+static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, Py_ssize_t count,
+                      int writable, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    if (view->len != itemsize * count) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd bytes, expected %zd", what, view->len,
+                     itemsize * count);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *configure(PyObject *self, PyObject *args)
+{
+    PyObject *t_text, *t_joined, *t_edge, *t_lower, *t_log, *down, *up, *piece_list, *stops;
+    double decay_arg;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!O!dO!O!", &PyBytes_Type, &t_text, &PyBytes_Type,
+                          &t_joined, &PyBytes_Type, &t_edge, &PyBytes_Type, &t_lower,
+                          &PyBytes_Type, &t_log, &PyBytes_Type, &down, &PyBytes_Type, &up,
+                          &decay_arg, &PyList_Type, &piece_list, &PyList_Type, &stops))
+        return NULL;
+    if (PyBytes_GET_SIZE(t_text) != BMP || PyBytes_GET_SIZE(t_joined) != BMP
+        || PyBytes_GET_SIZE(t_edge) != 2 * BMP || PyBytes_GET_SIZE(t_lower) != 4 * BMP
+        || PyBytes_GET_SIZE(t_log) % 4 || PyBytes_GET_SIZE(t_log) < 8
+        || PyBytes_GET_SIZE(down) != 8 * DECAY_CHUNK || PyBytes_GET_SIZE(up) != 8 * DECAY_CHUNK
+        || PyList_GET_SIZE(piece_list) > MAX_PIECES || PyList_GET_SIZE(stops) > STOP_SLOTS / 4) {
+        PyErr_SetString(PyExc_ValueError, "tables of the wrong size");
+        return NULL;
+    }
+    PyObject *keep = Py_BuildValue("(OOOOOOOOO)", t_text, t_joined, t_edge, t_lower, t_log,
+                                   down, up, piece_list, stops);
+    if (!keep) return NULL;
+    n_pieces = (int)PyList_GET_SIZE(piece_list);
+    memset(piece_starts, 0, sizeof piece_starts);
+    for (int pair = 0; pair < 64; pair++) {
+        int prev = pair >> 3, cs = pair & J_CASE;
+        int capital = cs == J_UPPER || cs == J_TITLE, prev_cased = (prev & J_CASE) != 0;
+        case_fields[pair] = ((capital && prev_cased) || (cs == J_LOWER && !prev_cased))
+                            | (cs == J_UPPER) << 1 | (cs == J_LOWER || cs == J_TITLE) << 2;
+    }
+    for (int i = 0; i < n_pieces; i++) {
+        PyObject *p = PyList_GET_ITEM(piece_list, i);
+        if (!PyUnicode_Check(p) || PyUnicode_GET_LENGTH(p) < 1 || PyUnicode_GET_LENGTH(p) > 16) {
+            Py_DECREF(keep);
+            PyErr_SetString(PyExc_ValueError, "marker pieces must be 1-16 characters");
+            return NULL;
+        }
+        piece_len[i] = (int)PyUnicode_GET_LENGTH(p);
+        for (int k = 0; k < piece_len[i]; k++) pieces[i][k] = PyUnicode_READ_CHAR(p, k);
+        if (pieces[i][0] < 128) piece_starts[pieces[i][0]] = 1;
+    }
+    for (uint32_t b = 0; b < 256; b++) {
+        uint32_t c = b;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+        crc_table[b] = c;
+    }
+    CRC_CARET = crc_update(0, (const uint8_t *)"^", 1);
+    CRC_DOLLAR = crc_update(0, (const uint8_t *)"$", 1);
+    CRC_SPACE = crc_update(0, (const uint8_t *)" ", 1);
+    CRC_NO_BIGRAM = crc_update(0, (const uint8_t *)"^^", 2);
+    CRC_HEAD = crc_update(0, (const uint8_t *)"<", 1);
+    CRC_TAIL = crc_update(0, (const uint8_t *)">", 1);
+    memset(stop_slots, 0, sizeof stop_slots);
+    memset(stop_bits, 0, sizeof stop_bits);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(stops); i++) {
+        PyObject *w = PyList_GET_ITEM(stops, i);
+        if (!PyBytes_Check(w)) {
+            Py_DECREF(keep);
+            PyErr_SetString(PyExc_TypeError, "stopwords must be UTF-8 bytes");
+            return NULL;
+        }
+        const uint8_t *bytes = (const uint8_t *)PyBytes_AS_STRING(w);
+        int len = (int)PyBytes_GET_SIZE(w);
+        if (len > STOPWORD_MAX_BYTES) {
+            Py_DECREF(keep);
+            PyErr_SetString(PyExc_ValueError, "a stopword longer than STOPWORD_MAX_BYTES");
+            return NULL;
+        }
+        uint32_t crc = crc_update(0, bytes, len);
+        uint32_t s = crc & (STOP_SLOTS - 1);
+        while (stop_slots[s].bytes) s = (s + 1) & (STOP_SLOTS - 1);
+        stop_slots[s].crc = crc;
+        stop_slots[s].len = len;
+        stop_slots[s].bytes = (const char *)bytes;
+        stop_bits[(crc & 0xffff) >> 6] |= (uint64_t)1 << (crc & 63);
+    }
+    Py_XDECREF(keep_alive);
+    keep_alive = keep;
+    text_codes = (const uint8_t *)PyBytes_AS_STRING(t_text);
+    joined_codes = (const uint8_t *)PyBytes_AS_STRING(t_joined);
+    edge_table = (const uint16_t *)PyBytes_AS_STRING(t_edge);
+    lower_table = (const uint32_t *)PyBytes_AS_STRING(t_lower);
+    log_table = (const float *)PyBytes_AS_STRING(t_log);
+    log_table_size = PyBytes_GET_SIZE(t_log) / 4;
+    decay_down = (const double *)PyBytes_AS_STRING(down);
+    decay_up = (const double *)PyBytes_AS_STRING(up);
+    decay = decay_arg;
+    configured = 1;
+    Py_RETURN_NONE;
+}
+
+/* ----- characters ----------------------------------------------------------------------- */
+
+static inline uint8_t joined_code(Py_UCS4 c)
+{
+    if (c < BMP) return joined_codes[c];
+    uint8_t word = (Py_UNICODE_ISALNUM(c) || c == '_') ? J_WORD : 0;
+    if (Py_UNICODE_ISUPPER(c)) return word | J_UPPER;
+    if (Py_UNICODE_ISLOWER(c)) return word | J_LOWER;
+    return word | (Py_UNICODE_ISTITLE(c) ? J_TITLE : 0);
+}
+
+static inline uint16_t edge_flags(Py_UCS4 c)
+{
+    if (c < BMP) return edge_table[c];
+    return (Py_UNICODE_ISUPPER(c) ? E_UPPER : 0) | (Py_UNICODE_ISLOWER(c) ? E_LOWER : 0)
+           | (Py_UNICODE_ISDIGIT(c) ? E_DIGIT : 0) | (Py_UNICODE_ISALNUM(c) ? E_ALNUM : 0)
+           | (Py_UNICODE_ISSPACE(c) ? E_SPACE : 0);
+}
+
+static inline Py_UCS4 lower_char(Py_UCS4 c)
+{
+    return c < BMP ? lower_table[c] : Py_UNICODE_TOLOWER(c);
+}
+
+static inline float log_count(Py_ssize_t k) /* np.log(np.float32(k)) */
+{
+    return k < log_table_size ? log_table[k] : logf((float)k);
+}
+
+/* ----- growable arrays and an exact-match table of code-point strings ------------------- */
+
+typedef struct { Py_UCS4 *data; Py_ssize_t len, cap; } Cps;
+
+static int cps_grow(Cps *a)
+{
+    Py_ssize_t cap = a->cap ? 2 * a->cap : 1024;
+    Py_UCS4 *data = PyMem_Realloc(a->data, cap * sizeof *data);
+    if (!data) return -1;
+    a->data = data;
+    a->cap = cap;
+    return 0;
+}
+
+static int cps_reserve(Cps *a, Py_ssize_t size)
+{
+    while (a->cap < size)
+        if (cps_grow(a) < 0) return -1;
+    return 0;
+}
+
+/* How many times each string occurs: strings are (offset, length) into one buffer. */
+static int count_equal(const Py_UCS4 *buf, const Py_ssize_t *off, const Py_ssize_t *len,
+                       Py_ssize_t n, Py_ssize_t *count, Py_ssize_t *id)
+{
+    Py_ssize_t slots = 16;
+    while (slots < 2 * n) slots *= 2;
+    Py_ssize_t *table = PyMem_Malloc(slots * sizeof *table);
+    if (!table) return -1;
+    for (Py_ssize_t s = 0; s < slots; s++) table[s] = -1;
+    for (Py_ssize_t i = 0; i < n; i++) count[i] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t h = 1469598103934665603ull ^ (uint64_t)len[i];
+        for (Py_ssize_t k = 0; k < len[i]; k++) h = (h ^ buf[off[i] + k]) * 1099511628211ull;
+        Py_ssize_t s = (Py_ssize_t)(h & (uint64_t)(slots - 1));
+        for (;; s = (s + 1) & (slots - 1)) {
+            Py_ssize_t j = table[s];
+            if (j < 0) { table[s] = i; id[i] = i; break; }
+            if (len[j] == len[i]
+                && memcmp(buf + off[j], buf + off[i], len[i] * sizeof(Py_UCS4)) == 0) {
+                id[i] = j; break;
+            }
+        }
+        count[id[i]]++;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) count[i] = count[id[i]];
+    PyMem_Free(table);
+    return 0;
+}
+
+static int contains(const Py_UCS4 *hay, Py_ssize_t nh, const Py_UCS4 *needle, Py_ssize_t nn)
+{
+    for (Py_ssize_t i = 0; i + nn <= nh; i++)
+        if (hay[i] == needle[0] && memcmp(hay + i, needle, nn * sizeof(Py_UCS4)) == 0) return 1;
+    return 0;
+}
+
+/* ----- one document's features ---------------------------------------------------------- */
+
+typedef struct {
+    Py_ssize_t start, end, paragraph;
+    Py_ssize_t nwords, word0;        /* its words: word0 .. word0 + nwords - 1 */
+    Py_ssize_t key_off, key_len;     /* its words, lowercased, joined by spaces */
+    Py_ssize_t first_off, first_len, last_off, last_len; /* first and last word, in keys */
+    float chars, alpha, upper, digit, punct, sentences;
+    Py_ssize_t title_breaks, n_upper, n_lower_title, stops;
+    uint16_t first_flags, last_flags;
+    uint32_t head_crc, tail_crc;
+    uint8_t md_bullet, md_image, has_pipe, has_copyright, has_url;
+} UnitInfo;
+
+typedef struct { uint32_t crc; Py_ssize_t bmp_size; } WordInfo;
+
+static int words_reserve(WordInfo **words, Py_ssize_t *cap, Py_ssize_t size)
+{
+    if (*cap >= size) return 0;
+    Py_ssize_t new_cap = *cap ? *cap : 4096;
+    while (new_cap < size) new_cap *= 2;
+    WordInfo *w = PyMem_Realloc(*words, new_cap * sizeof *w);
+    if (!w) return -1;
+    *words = w;
+    *cap = new_cap;
+    return 0;
+}
+
+/* Whether a word (its crc32 and UTF-8) is a stopword; longer words never are. */
+static inline int is_stopword(uint32_t crc, const uint8_t *bytes, int len)
+{
+    return len <= STOPWORD_MAX_BYTES && stopword_find(crc, bytes, len) != NULL;
+}
+
+
+/* Which of the needles of the has_* and md_image columns the lowered unit holds, in one
+ * pass: "![" (1), "|" (2), "\u00a9" or "(c)" (4), "http", "@" or "www." (8). */
+static int needles_held(const Py_UCS4 *low, Py_ssize_t n)
+{
+    int found = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        switch (low[i]) {
+        case '!': if (i + 1 < n && low[i + 1] == '[') found |= 1; break;
+        case '|': found |= 2; break;
+        case 0xA9: found |= 4; break;
+        case '(': if (i + 2 < n && low[i + 1] == 'c' && low[i + 2] == ')') found |= 4; break;
+        case '@': found |= 8; break;
+        case 'h':
+            if (i + 3 < n && low[i + 1] == 't' && low[i + 2] == 't' && low[i + 3] == 'p')
+                found |= 8;
+            break;
+        case 'w':
+            if (i + 3 < n && low[i + 1] == 'w' && low[i + 2] == 'w' && low[i + 3] == '.')
+                found |= 8;
+            break;
+        }
+    }
+    return found;
+}
+
+/* A unit's hashed columns (below 2**bits) in order: by insertion for the few of a short
+ * line, by radix (8 bits a pass, through tmp) for the hundreds of a paragraph. */
+static void sort_u32(uint32_t *a, Py_ssize_t n, int bits, uint32_t *tmp)
+{
+    if (n > 32) {
+        uint32_t *src = a, *dst = tmp;
+        for (int shift = 0; shift < bits; shift += 8) {
+            Py_ssize_t count[257] = {0};
+            for (Py_ssize_t i = 0; i < n; i++) count[((src[i] >> shift) & 0xff) + 1]++;
+            for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+            for (Py_ssize_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+            uint32_t *swap = src; src = dst; dst = swap;
+        }
+        if (src != a) memcpy(a, src, n * sizeof *a);
+        return;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        uint32_t v = a[i];
+        Py_ssize_t j = i;
+        while (j > 0 && a[j - 1] > v) { a[j] = a[j - 1]; j--; }
+        a[j] = v;
+    }
+}
+
+/*
+ * features(text, texts, units, rules, link_frac, char_pos, table, bias, n_bits,
+ *          dense_out, proba_out, linear_out, words_out) -> list of marker candidates, or None
+ *
+ * text: the document; texts: its units' texts with Markdown link targets blanked; units:
+ * its Unit tuples; rules: int8 label index of the rule that fired on each unit or -1;
+ * link_frac: float32 per unit or None (all 0); char_pos: float64 per unit or None (start
+ * over the text's length); table: stage 1's (2**n_bits, K) float32 weights and bias its
+ * K biases (K = 7, or 14 with the linear half). Fills dense_out (n, N_DENSE) but for the
+ * section-marker column, proba_out (n, 7) and linear_out (n, 7; None if K = 7) with
+ * stage-1 logits, and words_out (n,) int64 with word counts. Returns the units on which
+ * the caller must try SECTION_MARKER, or None where numpy must do the work (a character
+ * whose lowercase depends on context, paragraphs out of order, units that hold every
+ * separator numpy could join them with, or a unit whose span is not its text's).
+ */
+static PyObject *features(PyObject *self, PyObject *args)
+{
+    PyObject *text, *texts, *units, *rules_obj, *link_obj, *pos_obj, *table_obj, *bias_obj;
+    PyObject *dense_obj, *z_obj, *lin_obj, *words_obj;
+    int n_bits;
+    if (!PyArg_ParseTuple(args, "UO!O!OOOOOiOOOO", &text, &PyList_Type, &texts, &PyList_Type,
+                          &units, &rules_obj, &link_obj, &pos_obj, &table_obj, &bias_obj,
+                          &n_bits, &dense_obj, &z_obj, &lin_obj, &words_obj))
+        return NULL;
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "_fastcore.configure() was not called");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(units);
+    if (PyList_GET_SIZE(texts) != n || n_bits < 1 || n_bits > 30) {
+        PyErr_SetString(PyExc_ValueError, "texts and units differ in length, or bad n_bits");
+        return NULL;
+    }
+    Py_buffer rules = {0}, link = {0}, pos = {0}, tab = {0}, bias = {0}, dense = {0},
+              zb = {0}, lb = {0}, wb = {0};
+    PyObject *result = NULL;
+    UnitInfo *u = NULL;
+    WordInfo *words = NULL;
+    Py_ssize_t words_cap = 0, n_words_total = 0;
+    Cps keys = {0}, low = {0};
+    Py_ssize_t *scratch = NULL;
+    uint32_t *cols = NULL;
+    Py_ssize_t cols_cap = 0;
+    double *cum = NULL;
+
+    if (get_buffer(rules_obj, &rules, 1, n, 0, "rules") < 0) goto done;
+    if (link_obj != Py_None && get_buffer(link_obj, &link, 4, n, 0, "link_frac") < 0) goto done;
+    if (pos_obj != Py_None && get_buffer(pos_obj, &pos, 8, n, 0, "char_pos") < 0) goto done;
+    if (PyObject_GetBuffer(bias_obj, &bias, PyBUF_C_CONTIGUOUS) < 0) goto done;
+    Py_ssize_t K = bias.len / 4;
+    if ((K != N_LABELS && K != 2 * N_LABELS) || (K == 2 * N_LABELS) != (lin_obj != Py_None)) {
+        PyErr_SetString(PyExc_ValueError, "bias must hold 7 or 14 values, 14 with linear_out");
+        goto done;
+    }
+    if (get_buffer(table_obj, &tab, 4, ((Py_ssize_t)1 << n_bits) * K, 0, "table") < 0)
+        goto done;
+    if (get_buffer(dense_obj, &dense, 4, n * N_DENSE, 1, "dense") < 0) goto done;
+    if (get_buffer(z_obj, &zb, 4, n * N_LABELS, 1, "proba_out") < 0) goto done;
+    if (lin_obj != Py_None && get_buffer(lin_obj, &lb, 4, n * N_LABELS, 1, "linear_out") < 0)
+        goto done;
+    if (get_buffer(words_obj, &wb, 8, n, 1, "words") < 0) goto done;
+    const int8_t *rule = rules.buf;
+    const float *table = tab.buf, *bias_v = bias.buf;
+    float *D = dense.buf, *Z = zb.buf, *LZ = lb.buf;
+    int64_t *word_counts = wb.buf;
+    memset(D, 0, n * N_DENSE * sizeof(float));
+
+    u = PyMem_Calloc(n ? n : 1, sizeof *u);
+    scratch = PyMem_Malloc((5 * n + 1) * sizeof *scratch);
+    if (!u || !scratch) { PyErr_NoMemory(); goto done; }
+
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t text_len = PyUnicode_GET_LENGTH(text);
+    int long_s = 0; /* U+017F (long s): SECTION_MARKER may match where no piece is held */
+    uint32_t controls = 0; /* which unit-joining separators the units hold */
+
+    for (Py_ssize_t i = 0; i < n; i++) {
+        UnitInfo *ui = &u[i];
+        PyObject *tup = PyList_GET_ITEM(units, i);
+        PyObject *t = PyList_GET_ITEM(texts, i);
+        if (!PyTuple_Check(tup) || PyTuple_GET_SIZE(tup) < 6 || !PyUnicode_Check(t)) {
+            PyErr_SetString(PyExc_TypeError, "units must be Unit tuples and texts strings");
+            goto done;
+        }
+        ui->start = PyLong_AsSsize_t(PyTuple_GET_ITEM(tup, 1));
+        ui->end = PyLong_AsSsize_t(PyTuple_GET_ITEM(tup, 2));
+        ui->paragraph = PyLong_AsSsize_t(PyTuple_GET_ITEM(tup, 5));
+        if (PyErr_Occurred()) goto done;
+        Py_ssize_t L = PyUnicode_GET_LENGTH(t);
+        if (ui->start < 0 || ui->end > text_len || ui->end - ui->start != L) {
+            Py_INCREF(Py_None); result = Py_None; goto done; /* not a span of this text */
+        }
+
+        /* Class counts of the original text (features._class_counts). */
+        Py_ssize_t alpha = 0, upper = 0, digit = 0, punct = 0, space = 0, sent = 0;
+        for (Py_ssize_t p = ui->start; p < ui->end; p++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, p);
+            uint8_t code = text_codes[c < BMP ? c : BMP - 1];
+            alpha += code == T_LOWER || code == T_UPPER;
+            upper += code == T_UPPER;
+            digit += code == T_DIGIT;
+            punct += code == T_PUNCT || code == T_END;
+            space += code == T_SPACE;
+            if (code == T_END) {
+                uint8_t next = T_SPACE;
+                if (p + 1 < text_len) {
+                    Py_UCS4 d = PyUnicode_READ(kind, data, p + 1);
+                    next = text_codes[d < BMP ? d : BMP - 1];
+                }
+                sent += next == T_SPACE;
+            }
+        }
+        ui->chars = (float)L - (float)space;
+        ui->alpha = (float)alpha; ui->upper = (float)upper; ui->digit = (float)digit;
+        ui->punct = (float)punct; ui->sentences = (float)sent;
+
+        /* The unit's own (masked) text: case runs, words, edges. Room for all of it first,
+         * so the loop writes without checks. */
+        int tk = PyUnicode_KIND(t);
+        const void *td = PyUnicode_DATA(t);
+        if (cps_reserve(&low, L) < 0 || cps_reserve(&keys, keys.len + L + 1) < 0
+            || words_reserve(&words, &words_cap, n_words_total + L + 1) < 0) {
+            PyErr_NoMemory(); goto done;
+        }
+        Py_UCS4 *lowp = low.data, *keyp = keys.data + keys.len;
+        uint8_t prev = 0;
+        Py_ssize_t title_breaks = 0, n_upper = 0, n_lower_title = 0, stops = 0;
+        ui->word0 = n_words_total;
+        ui->key_off = keys.len;
+        Py_ssize_t f = -1, l = -1;
+        WordInfo *w = NULL;         /* the word being read */
+        uint8_t wbytes[STOPWORD_MAX_BYTES];
+        int wlen = 0;               /* its UTF-8 so far (STOPWORD_MAX_BYTES + 1: too long) */
+        for (Py_ssize_t k = 0; k < L; k++) {
+            Py_UCS4 c = PyUnicode_READ(tk, td, k);
+            uint8_t code;
+            Py_UCS4 lc;
+            if (c < 0x80) {
+                if (c <= 0x10) controls |= 1u << c;
+                code = joined_codes[c];
+                lc = lower_table[c];
+                if (!(edge_table[c] & E_SPACE)) { if (f < 0) f = k; l = k; }
+            } else {
+                if (c == 0x0130 || c == 0x03A3) { Py_INCREF(Py_None); result = Py_None; goto done; }
+                if (c == 0x017F) long_s = 1;
+                code = joined_code(c);
+                lc = lower_char(c);
+                if (!(edge_flags(c) & E_SPACE)) { if (f < 0) f = k; l = k; }
+            }
+            uint8_t fields = case_fields[(prev & 7) << 3 | (code & 7)];
+            title_breaks += fields & 1;
+            n_upper += (fields >> 1) & 1;
+            n_lower_title += fields >> 2;
+            lowp[k] = lc;
+            if (code & J_WORD) {
+                if (!(prev & J_WORD)) { /* a word starts */
+                    if (w) {
+                        stops += is_stopword(w->crc, wbytes, wlen);
+                        *keyp++ = ' ';
+                    }
+                    w = &words[n_words_total++];
+                    w->crc = ~0u;  /* the register, inverted at the word's end */
+                    w->bmp_size = 0;
+                    wlen = 0;
+                }
+                uint8_t buf[4];
+                int nb = utf8_encode(lc, buf);
+                uint32_t crc = w->crc;
+                for (int b = 0; b < nb; b++) crc = crc_table[(crc ^ buf[b]) & 0xff] ^ (crc >> 8);
+                w->crc = crc;
+                w->bmp_size += nb == 4 ? 3 : nb;
+                if (wlen + nb <= STOPWORD_MAX_BYTES)
+                    for (int b = 0; b < nb; b++) wbytes[wlen + b] = buf[b];
+                wlen += nb;
+                *keyp++ = lc;
+            } else if (w && (prev & J_WORD)) {
+                w->crc = ~w->crc;
+            }
+            prev = code;
+        }
+        if (w && (prev & J_WORD)) w->crc = ~w->crc;
+        if (w) stops += is_stopword(w->crc, wbytes, wlen);
+        low.len = L;
+        keys.len = keyp - keys.data;
+        ui->nwords = n_words_total - ui->word0;
+        ui->key_len = keys.len - ui->key_off;
+        ui->title_breaks = title_breaks; ui->n_upper = n_upper;
+        ui->n_lower_title = n_lower_title;
+        /* First and last word inside the key. */
+        ui->first_off = ui->last_off = ui->key_off;
+        ui->first_len = ui->last_len = 0;
+        if (ui->nwords) {
+            const Py_UCS4 *key = keys.data + ui->key_off;
+            Py_ssize_t a = 0;
+            while (a < ui->key_len && key[a] != ' ') a++;
+            ui->first_len = a;
+            Py_ssize_t b = ui->key_len;
+            while (b > 0 && key[b - 1] != ' ') b--;
+            ui->last_off = ui->key_off + b;
+            ui->last_len = ui->key_len - b;
+        }
+        ui->stops = stops;
+
+        /* Edges of the stripped unit. */
+        if (f < 0) {
+            ui->first_flags = ui->last_flags = 0;
+            ui->head_crc = CRC_HEAD;
+            ui->tail_crc = CRC_TAIL;
+        } else {
+            Py_UCS4 fc = PyUnicode_READ(tk, td, f), lcp = PyUnicode_READ(tk, td, l);
+            ui->first_flags = edge_flags(fc);
+            ui->last_flags = edge_flags(lcp);
+            if (ui->first_flags & E_BULLET) ui->md_bullet = 1;
+            else if ((ui->first_flags & E_BULLET_SPACE) && f + 1 <= l
+                     && PyUnicode_READ(tk, td, f + 1) == ' ')
+                ui->md_bullet = 1;
+            Py_ssize_t size = l + 1 - f < 3 ? l + 1 - f : 3;
+            uint8_t buf[16];
+            int nb = 0;
+            buf[nb++] = '<';
+            for (Py_ssize_t k = f; k < f + size; k++) nb += utf8_encode(low.data[k], buf + nb);
+            ui->head_crc = crc_update(0, buf, nb);
+            nb = 0;
+            buf[nb++] = '>';
+            for (Py_ssize_t k = l + 1 - size; k <= l; k++) nb += utf8_encode(low.data[k], buf + nb);
+            ui->tail_crc = crc_update(0, buf, nb);
+        }
+        int held = needles_held(low.data, low.len);
+        ui->md_image = (held & 1) != 0;
+        ui->has_pipe = (held & 2) != 0;
+        ui->has_copyright = (held & 4) != 0;
+        ui->has_url = (held & 8) != 0;
+    }
+    /* features._join: the numpy path must cope with units holding every separator. */
+    {
+        const uint32_t separators = 0x1FF | (7u << 14); /* \x00-\x08, \x0e-\x10 */
+        if ((controls & separators) == separators) {
+            Py_INCREF(Py_None); result = Py_None; goto done;
+        }
+    }
+
+    /* Paragraph sizes: runs of one paragraph number (numpy counts equal numbers; they are
+     * the same when the numbers never go down, which segment and units_of_lines ensure). */
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (u[i].paragraph < u[i - 1].paragraph) {
+            Py_INCREF(Py_None); result = Py_None; goto done;
+        }
+
+    Py_ssize_t *key_count = scratch, *key_id = scratch + n, *first_count = scratch + 2 * n,
+               *last_count = scratch + 3 * n, *tmp_id = scratch + 4 * n;
+    {
+        Py_ssize_t *off = PyMem_Malloc(2 * (n ? n : 1) * sizeof *off);
+        if (!off) { PyErr_NoMemory(); goto done; }
+        Py_ssize_t *len = off + n;
+        for (Py_ssize_t i = 0; i < n; i++) { off[i] = u[i].key_off; len[i] = u[i].key_len; }
+        int bad = count_equal(keys.data, off, len, n, key_count, key_id) < 0;
+        for (Py_ssize_t i = 0; i < n && !bad; i++) { off[i] = u[i].first_off; len[i] = u[i].first_len; }
+        bad = bad || count_equal(keys.data, off, len, n, first_count, tmp_id) < 0;
+        for (Py_ssize_t i = 0; i < n && !bad; i++) { off[i] = u[i].last_off; len[i] = u[i].last_len; }
+        bad = bad || count_equal(keys.data, off, len, n, last_count, tmp_id) < 0;
+        PyMem_Free(off);
+        if (bad) { PyErr_NoMemory(); goto done; }
+    }
+
+    float longest = 0, terminal = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (u[i].chars > longest) longest = u[i].chars;
+        terminal += (u[i].last_flags & E_TERMINAL) != 0;
+    }
+    const float rel_den = (float)(n - 1 > 1 ? n - 1 : 1);
+    const float longest_den = longest > 1 ? longest : 1;
+    const float doc_log_units = (float)log1p((double)n);
+    const float terminal_frac = terminal / (float)(n > 1 ? n : 1);
+    Py_ssize_t first_in_par = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        UnitInfo *ui = &u[i];
+        float *o = D + i * N_DENSE;
+        float nw = (float)ui->nwords;
+        float safe = ui->chars > 1 ? ui->chars : 1;
+        o[C_LOG_CHARS] = log1pf(ui->chars);
+        o[C_LOG_WORDS] = log1pf(nw);
+        o[C_ALPHA_FRAC] = ui->alpha / safe;
+        o[C_DIGIT_FRAC] = ui->digit / safe;
+        o[C_UPPER_FRAC] = ui->upper / (ui->alpha > 1 ? ui->alpha : 1);
+        o[C_PUNCT_FRAC] = ui->punct / safe;
+        uint16_t ff = ui->first_flags, lf = ui->last_flags;
+        o[C_END_TERMINAL] = (lf & E_TERMINAL) != 0;
+        o[C_END_COLON] = (lf & E_COLON) != 0;
+        o[C_END_CLOSE] = (lf & E_CLOSING) != 0;
+        o[C_END_DIGIT] = (lf & E_DIGIT) != 0;
+        o[C_END_ALNUM] = (lf & E_ALNUM) != 0;
+        o[C_START_UPPER] = (ff & E_UPPER) != 0;
+        o[C_START_LOWER] = (ff & E_LOWER) != 0;
+        o[C_START_DIGIT] = (ff & E_DIGIT) != 0;
+        o[C_MD_HEADING] = (ff & E_HASH) != 0;
+        o[C_MD_QUOTE] = (ff & E_QUOTE) != 0;
+        o[C_START_OTHER] = (ff & E_ALNUM) == 0;
+        float nw1 = nw > 1 ? nw : 1;
+        o[C_STOP_FRAC] = (float)ui->stops / nw1;
+        o[C_LOG_SENTENCES] = log1pf(ui->sentences);
+        o[C_MEAN_WORD_LEN] = ui->alpha / nw1 / 10.0f;
+        int cased = ui->n_upper + ui->n_lower_title > 0;
+        o[C_TITLE_CASE] = cased && ui->title_breaks == 0;
+        o[C_ALL_UPPER] = ui->n_upper > 0 && ui->n_lower_title == 0;
+        o[C_MD_BULLET] = ui->md_bullet;
+        o[C_MD_LINK_FRAC] = link.buf ? ((const float *)link.buf)[i] : 0.0f;
+        o[C_MD_IMAGE] = ui->md_image;
+        o[C_HAS_PIPE] = ui->has_pipe;
+        o[C_HAS_COPYRIGHT] = ui->has_copyright;
+        o[C_HAS_URL_OR_AT] = ui->has_url;
+        float idx = (float)i;
+        o[C_REL_POS] = idx / rel_den;
+        o[C_LOG_INDEX] = log1pf(idx);
+        o[C_LOG_INDEX_FROM_END] = log1pf((float)(n - 1) - idx);
+        o[C_CHAR_POS] = pos.buf ? (float)((const double *)pos.buf)[i]
+                                : (float)((double)ui->start / (double)(text_len > 1 ? text_len : 1));
+        int blank_before = i == 0 || ui->paragraph != u[i - 1].paragraph;
+        o[C_BLANK_BEFORE] = blank_before;
+        o[C_BLANK_AFTER] = i == n - 1 || ui->paragraph != u[i + 1].paragraph;
+        if (blank_before) {
+            first_in_par = i;
+            Py_ssize_t j = i;
+            while (j < n && u[j].paragraph == ui->paragraph) j++;
+            for (Py_ssize_t k = i; k < j; k++)
+                D[k * N_DENSE + C_LOG_PARAGRAPH_UNITS] = (float)log1p((double)(j - i));
+        }
+        float in_par = (float)(i - first_in_par);
+        o[C_INDEX_IN_PARAGRAPH] = (in_par < 10 ? in_par : 10) / 10.0f;
+        o[C_LOG_DUPLICATES] = log_count(key_count[i]);
+        o[C_REL_LEN] = ui->chars / longest_den;
+        o[C_DOC_LOG_UNITS] = doc_log_units;
+        o[C_DOC_TERMINAL_FRAC] = terminal_frac;
+        o[C_LOG_FIRST_WORD_REPEATS] = log_count(first_count[i]);
+        o[C_LOG_LAST_WORD_REPEATS] = log_count(last_count[i]);
+        if (rule[i] >= 0 && rule[i] < N_LABELS) o[C_RULE_BODY + rule[i]] = 1;
+        word_counts[i] = ui->nwords;
+    }
+    /* Neighbours at distance 1 and 2: the same text, or one holding the other. */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (Py_ssize_t d = 1; d <= 2 && i + d < n; d++) {
+            Py_ssize_t j = i + d;
+            if (key_id[i] == key_id[j] && u[i].nwords > 0) {
+                D[i * N_DENSE + C_DUPLICATE_NEARBY] = 1;
+                D[j * N_DENSE + C_DUPLICATE_NEARBY] = 1;
+            }
+            for (int order = 0; order < 2; order++) {
+                Py_ssize_t inner = order ? j : i, outer = order ? i : j;
+                if (u[inner].key_len >= MIN_CONTAIN_CHARS && u[outer].key_len > u[inner].key_len
+                    && contains(keys.data + u[outer].key_off, u[outer].key_len,
+                                keys.data + u[inner].key_off, u[inner].key_len)) {
+                    D[inner * N_DENSE + C_CONTAINED_IN_NEIGHBOUR] = 1;
+                    D[outer * N_DENSE + C_CONTAINS_NEIGHBOUR] = 1;
+                }
+            }
+        }
+    }
+    /* Runs of units of the same shape. */
+    {
+        Py_ssize_t run_start = 0;
+        for (Py_ssize_t i = 0; i <= n; i++) {
+            int new_run = i == n || i == 0;
+            if (!new_run) {
+                float a = (u[i - 1].nwords < 12 ? (float)u[i - 1].nwords : 12.0f)
+                          + 100.0f * D[(i - 1) * N_DENSE + C_END_TERMINAL];
+                float b = (u[i].nwords < 12 ? (float)u[i].nwords : 12.0f)
+                          + 100.0f * D[i * N_DENSE + C_END_TERMINAL];
+                new_run = fabsf(b - a) > 1;
+            }
+            if (new_run && i > 0) {
+                float v = (float)log((double)(i - run_start));
+                for (Py_ssize_t k = run_start; k < i; k++) D[k * N_DENSE + C_LOG_SHAPE_RUN] = v;
+                run_start = i;
+            }
+        }
+    }
+    /* Context: neighbours' measures and their window mean. */
+    cum = PyMem_Malloc((n + 1) * N_CONTEXT * sizeof *cum);
+    if (!cum) { PyErr_NoMemory(); goto done; }
+    for (int c = 0; c < N_CONTEXT; c++) cum[c] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        float *o = D + i * N_DENSE;
+        for (int c = 0; c < N_CONTEXT; c++)
+            cum[(i + 1) * N_CONTEXT + c] = cum[i * N_CONTEXT + c] + (double)o[CONTEXT_COLUMNS[c]];
+        for (int k = 0; k < N_NEIGHBOURS; k++) {
+            Py_ssize_t j = i + NEIGHBOURS[k];
+            if (j < 0 || j >= n) continue;
+            for (int c = 0; c < N_CONTEXT; c++)
+                o[N_OWN + k * N_CONTEXT + c] = D[j * N_DENSE + CONTEXT_COLUMNS[c]];
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t lo = i - WINDOW > 0 ? i - WINDOW : 0, hi = i + WINDOW + 1 < n ? i + WINDOW + 1 : n;
+        float *o = D + i * N_DENSE + N_OWN + N_NEIGHBOURS * N_CONTEXT;
+        for (int c = 0; c < N_CONTEXT; c++)
+            o[c] = (float)((cum[hi * N_CONTEXT + c] - cum[lo * N_CONTEXT + c]) / (double)(hi - lo));
+    }
+
+    /* Hashed n-grams of each unit, and stage 1's logits (features.hashed_parts, then
+     * H @ table + bias, summed in column order as scipy does). */
+    const uint32_t mask = (uint32_t)(((uint64_t)1 << n_bits) - 1);
+    /* Every unit's columns first (sorted, as in a canonical CSR row), then the sums: the
+     * table rows of a unit a few ahead are fetched while one is summed, as the table is
+     * too large for the caches. */
+    Py_ssize_t longest_row = 0;  /* room after the rows, for sorting the longest */
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (u[i].nwords + 5 > longest_row) longest_row = u[i].nwords + 5;
+    cols_cap = n_words_total + 5 * n + longest_row + 1;
+    cols = PyMem_Malloc(cols_cap * sizeof *cols);
+    Py_ssize_t *row_at = PyMem_Malloc((n + 1) * sizeof *row_at);
+    if (!cols || !row_at) { PyMem_Free(row_at); PyErr_NoMemory(); goto done; }
+    row_at[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        UnitInfo *ui = &u[i];
+        uint32_t *c = cols + row_at[i];
+        const WordInfo *w = words + ui->word0;
+        for (Py_ssize_t k = 0; k < ui->nwords; k++) c[k] = w[k].crc & mask;
+        uint32_t caret, dollar, bigram;
+        if (ui->nwords) {
+            const WordInfo *first = &w[0], *last = &w[ui->nwords - 1];
+            caret = first->crc ^ crc_shift(CRC_CARET, first->bmp_size);
+            dollar = last->crc ^ crc_shift(CRC_DOLLAR, last->bmp_size);
+            if (ui->nwords > 1) {
+                const WordInfo *second = &w[1];
+                uint32_t spaced = second->crc ^ crc_shift(CRC_SPACE, second->bmp_size);
+                bigram = spaced ^ crc_shift(caret, second->bmp_size + 1);
+            } else {
+                bigram = CRC_NO_BIGRAM;
+            }
+        } else {
+            caret = CRC_CARET;
+            dollar = CRC_DOLLAR;
+            bigram = CRC_NO_BIGRAM;
+        }
+        c[ui->nwords] = ui->head_crc & mask;
+        c[ui->nwords + 1] = ui->tail_crc & mask;
+        c[ui->nwords + 2] = caret & mask;
+        c[ui->nwords + 3] = dollar & mask;
+        c[ui->nwords + 4] = bigram & mask;
+        sort_u32(c, ui->nwords + 5, n_bits, cols + cols_cap - (ui->nwords + 5));
+        row_at[i + 1] = row_at[i] + ui->nwords + 5;
+    }
+    const Py_ssize_t ahead = 2;
+    for (Py_ssize_t i = 0; i < ahead && i < n; i++)
+        for (Py_ssize_t a = row_at[i]; a < row_at[i + 1]; a++)
+            __builtin_prefetch(table + (size_t)cols[a] * K);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i + ahead < n)
+            for (Py_ssize_t a = row_at[i + ahead]; a < row_at[i + ahead + 1]; a++)
+                __builtin_prefetch(table + (size_t)cols[a] * K);
+        const uint32_t *c = cols + row_at[i];
+        Py_ssize_t m = row_at[i + 1] - row_at[i];
+        float inv = 1.0f / sqrtf((float)(u[i].nwords + 5));
+        float z[2 * N_LABELS] = {0};
+        for (Py_ssize_t a = 0; a < m;) {
+            Py_ssize_t b = a + 1;
+            while (b < m && c[b] == c[a]) b++;
+            float v = inv * (float)(b - a);
+            const float *row = table + (size_t)c[a] * K;
+            for (Py_ssize_t k = 0; k < K; k++) z[k] += v * row[k];
+            a = b;
+        }
+        for (int k = 0; k < N_LABELS; k++) Z[i * N_LABELS + k] = z[k] + bias_v[k];
+        if (LZ)
+            for (int k = 0; k < N_LABELS; k++)
+                LZ[i * N_LABELS + k] = z[N_LABELS + k] + bias_v[N_LABELS + k];
+    }
+    PyMem_Free(row_at);
+
+    /* Units on which SECTION_MARKER must be tried: short ones holding a marker piece. */
+    result = PyList_New(0);
+    if (!result) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!u[i].nwords || u[i].nwords > MARKER_MAX_WORDS) continue;
+        int hit = long_s;
+        const Py_UCS4 *key = keys.data + u[i].key_off;
+        Py_ssize_t key_len = u[i].key_len;
+        for (Py_ssize_t a = 0; a < key_len && !hit; a++) {
+            Py_UCS4 c = key[a];
+            if (c < 128 && !piece_starts[c]) continue;
+            for (int p = 0; p < n_pieces && !hit; p++)
+                hit = pieces[p][0] == c && a + piece_len[p] <= key_len
+                      && memcmp(key + a, pieces[p], piece_len[p] * sizeof(Py_UCS4)) == 0;
+        }
+        if (hit) {
+            PyObject *index = PyLong_FromSsize_t(i);
+            if (!index || PyList_Append(result, index) < 0) {
+                Py_XDECREF(index); Py_CLEAR(result); goto done;
+            }
+            Py_DECREF(index);
+        }
+    }
+done:
+    if (rules.obj) PyBuffer_Release(&rules);
+    if (link.obj) PyBuffer_Release(&link);
+    if (pos.obj) PyBuffer_Release(&pos);
+    if (tab.obj) PyBuffer_Release(&tab);
+    if (bias.obj) PyBuffer_Release(&bias);
+    if (dense.obj) PyBuffer_Release(&dense);
+    if (zb.obj) PyBuffer_Release(&zb);
+    if (lb.obj) PyBuffer_Release(&lb);
+    if (wb.obj) PyBuffer_Release(&wb);
+    PyMem_Free(u);
+    PyMem_Free(words);
+    PyMem_Free(keys.data);
+    PyMem_Free(low.data);
+    PyMem_Free(scratch);
+    PyMem_Free(cols);
+    PyMem_Free(cum);
+    return result;
+}
+
+/* ----- stage 2's inputs ----------------------------------------------------------------- */
+
+/* numpy's pairwise summation of float32 (what ndarray.sum gives for a 1-D array). */
+static float pairwise_sum(const float *a, Py_ssize_t n)
+{
+    if (n < 8) {
+        float res = 0.f;
+        for (Py_ssize_t i = 0; i < n; i++) res += a[i];
+        return res;
+    }
+    if (n <= 128) {
+        float r[8];
+        Py_ssize_t i;
+        for (int k = 0; k < 8; k++) r[k] = a[k];
+        for (i = 8; i < n - (n % 8); i += 8)
+            for (int k = 0; k < 8; k++) r[k] += a[i + k];
+        float res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) res += a[i];
+        return res;
+    }
+    Py_ssize_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
+}
+
+/* model._softmax of each row of a (n, N_LABELS) array, in place. */
+static void softmax_rows(float *p, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        float *r = p + i * N_LABELS;
+        float m = r[0];
+        for (int k = 1; k < N_LABELS; k++) if (r[k] > m) m = r[k];
+        float s = 0;
+        for (int k = 0; k < N_LABELS; k++) { r[k] = expf(r[k] - m); s += r[k]; }
+        for (int k = 0; k < N_LABELS; k++) r[k] /= s;
+    }
+}
+
+/* model._fill_context: the probabilities of each unit, of its neighbours at ``shifts``
+ * (zero outside the document) and their mean over +-STAGE2_WINDOW; returns the columns
+ * written. */
+static int fill_context(float *out, Py_ssize_t stride, const float *p, Py_ssize_t n,
+                        const int *shifts, int n_shifts, double *cum)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        float *o = out + i * stride;
+        memcpy(o, p + i * N_LABELS, N_LABELS * sizeof(float));
+        for (int s = 0; s < n_shifts; s++) {
+            Py_ssize_t j = i + shifts[s];
+            float *dst = o + (1 + s) * N_LABELS;
+            if (j >= 0 && j < n) memcpy(dst, p + j * N_LABELS, N_LABELS * sizeof(float));
+            else memset(dst, 0, N_LABELS * sizeof(float));
+        }
+    }
+    for (int k = 0; k < N_LABELS; k++) cum[k] = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        for (int k = 0; k < N_LABELS; k++)
+            cum[(i + 1) * N_LABELS + k] = cum[i * N_LABELS + k] + (double)p[i * N_LABELS + k];
+    int at = (1 + n_shifts) * N_LABELS;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t lo = i - STAGE2_WINDOW > 0 ? i - STAGE2_WINDOW : 0;
+        Py_ssize_t hi = i + STAGE2_WINDOW + 1 < n ? i + STAGE2_WINDOW + 1 : n;
+        for (int k = 0; k < N_LABELS; k++)
+            out[i * stride + at + k] = (float)((cum[hi * N_LABELS + k] - cum[lo * N_LABELS + k])
+                                               / (double)(hi - lo));
+    }
+    return at + N_LABELS;
+}
+
+/* model.decayed_mean_before of the probabilities (before: rows in order; after: rows in
+ * reverse), written to columns [0, 7) and [7, 14) of out. */
+static void decayed_means(float *out, Py_ssize_t stride, const float *p, Py_ssize_t n,
+                          double *sums)
+{
+    const int W = 2 * N_LABELS;
+    if (n < 2) {
+        for (Py_ssize_t i = 0; i < n; i++) memset(out + i * stride, 0, W * sizeof(float));
+        return;
+    }
+    double carry[2 * N_LABELS] = {0};
+    for (Py_ssize_t start = 0; start < n; start += DECAY_CHUNK) {
+        Py_ssize_t m = n - start < DECAY_CHUNK ? n - start : DECAY_CHUNK;
+        double acc[2 * N_LABELS] = {0};
+        for (int c = 0; c < W; c++) sums[start * W + c] = 0;
+        for (Py_ssize_t j = 0; j + 1 < m; j++) {
+            Py_ssize_t row = start + j;
+            for (int c = 0; c < W; c++) {
+                double v = c < N_LABELS ? p[row * N_LABELS + c]
+                                        : p[(n - 1 - row) * N_LABELS + c - N_LABELS];
+                acc[c] += v * decay_down[j];
+                sums[(row + 1) * W + c] = acc[c];
+            }
+        }
+        for (Py_ssize_t j = 1; j < m; j++)
+            for (int c = 0; c < W; c++) sums[(start + j) * W + c] *= decay_up[j - 1];
+        for (Py_ssize_t j = 0; j < m; j++)
+            for (int c = 0; c < W; c++) sums[(start + j) * W + c] += decay_up[j] * carry[c];
+        Py_ssize_t last = start + m - 1;
+        for (int c = 0; c < W; c++) {
+            double v = c < N_LABELS ? p[last * N_LABELS + c]
+                                    : p[(n - 1 - last) * N_LABELS + c - N_LABELS];
+            carry[c] = sums[last * W + c] * decay + v;
+        }
+    }
+    /* Row i is divided by the sum of its weights, (1 - decay**i) / (1 - decay). */
+    const double one_minus = 1.0 - decay;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        double norm = (1.0 - pow(decay, (double)i)) / one_minus;
+        for (int c = 0; c < W; c++) sums[i * W + c] /= norm;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t r = n - 1 - i; /* after: the reversed half, read back in order */
+        for (int c = 0; c < N_LABELS; c++) {
+            out[i * stride + c] = (float)sums[i * W + c];
+            out[i * stride + N_LABELS + c] = (float)sums[r * W + N_LABELS + c];
+        }
+    }
+}
+
+/*
+ * stage2(dense, proba, linear, softmax, mean, scale, out)
+ *
+ * model.LineClassifier._stage2_matrix of one document: dense (n, N_DENSE) float32; proba
+ * (n, 7) float32 probabilities, or stage-1 logits if softmax (replaced in place by their
+ * softmax, as is linear); linear (n, 7) or None; mean and scale (N_DENSE,) float32; out
+ * (n, N_DENSE + STAGE2_WIDTH [+ LINEAR_WIDTH]) float32.
+ */
+static PyObject *stage2(PyObject *self, PyObject *args)
+{
+    PyObject *dense_obj, *proba_obj, *linear_obj, *mean_obj, *scale_obj, *out_obj;
+    int softmax;
+    if (!PyArg_ParseTuple(args, "OOOpOOO", &dense_obj, &proba_obj, &linear_obj, &softmax,
+                          &mean_obj, &scale_obj, &out_obj))
+        return NULL;
+    Py_buffer dense = {0}, proba = {0}, linear = {0}, mean = {0}, scale = {0}, out = {0};
+    PyObject *result = NULL;
+    double *work = NULL;
+    float *mass = NULL;
+    if (PyObject_GetBuffer(dense_obj, &dense, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    Py_ssize_t n = dense.len / (4 * N_DENSE);
+    int has_linear = linear_obj != Py_None;
+    Py_ssize_t width = N_DENSE + STAGE2_WIDTH + (has_linear ? LINEAR_WIDTH : 0);
+    if (dense.len != n * 4 * N_DENSE) {
+        PyErr_SetString(PyExc_ValueError, "dense: not (n, N_DENSE) float32");
+        goto done;
+    }
+    if (get_buffer(proba_obj, &proba, 4, n * N_LABELS, softmax, "proba") < 0) goto done;
+    if (has_linear && get_buffer(linear_obj, &linear, 4, n * N_LABELS, softmax, "linear") < 0)
+        goto done;
+    if (get_buffer(mean_obj, &mean, 4, N_DENSE, 0, "mean") < 0) goto done;
+    if (get_buffer(scale_obj, &scale, 4, N_DENSE, 0, "scale") < 0) goto done;
+    if (get_buffer(out_obj, &out, 4, n * width, 1, "out") < 0) goto done;
+    float *P = proba.buf, *Lp = has_linear ? linear.buf : NULL, *O = out.buf;
+    const float *Dn = dense.buf, *mu = mean.buf, *sd = scale.buf;
+    if (softmax) {
+        softmax_rows(P, n);
+        if (Lp) softmax_rows(Lp, n);
+    }
+    work = PyMem_Malloc(((n + 1) * 2 * N_LABELS + 1) * sizeof *work);
+    mass = PyMem_Malloc((2 * n + 1) * sizeof *mass);
+    if (!work || !mass) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t i = 0; i < n; i++)
+        for (int c = 0; c < N_DENSE; c++)
+            O[i * width + c] = (Dn[i * N_DENSE + c] - mu[c]) / sd[c];
+    float *S = O + N_DENSE;
+    int at = fill_context(S, width, P, n, STAGE2_NEIGHBOURS, 6, work);
+    decayed_means(S + at, width, P, n, work);
+    at += 2 * N_LABELS;
+    /* Where the unit lies against the text stage 1 believes is body. */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        float words = expm1f(Dn[i * N_DENSE + C_LOG_WORDS]);
+        mass[i] = P[i * N_LABELS] * (words > 0 ? words : 0);
+    }
+    double total_d = (double)pairwise_sum(mass, n);
+    float total = (float)(total_d > 1e-6 ? total_d : 1e-6);
+    float running = 0;
+    int strong_before = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        running += mass[i];
+        float before = (running - mass[i]) / total;
+        S[i * width + at] = before;
+        S[i * width + at + 1] = 1.0f - before - mass[i] / total;
+        S[i * width + at + 2] = strong_before;
+        strong_before |= P[i * N_LABELS] > 0.5f;
+    }
+    int strong_after = 0;
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {
+        S[i * width + at + 3] = strong_after;
+        strong_after |= P[i * N_LABELS] > 0.5f;
+    }
+    at += 4;
+    /* Comment and review sections: a marker seen, how long ago, how many near. */
+    Py_ssize_t markers = 0;
+    for (Py_ssize_t i = 0; i < n; i++) markers += Dn[i * N_DENSE + C_SECTION_MARKER] > 0;
+    Py_ssize_t seen = -1, so_far = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        float *o = S + i * width + at;
+        o[0] = seen >= 0;
+        o[1] = seen >= 0 ? (float)(log1p((double)(i - seen)) / 5) : 0.f;
+        Py_ssize_t near = 0;
+        Py_ssize_t lo = i - MARKER_WINDOW > 0 ? i - MARKER_WINDOW : 0;
+        Py_ssize_t hi = i + MARKER_WINDOW + 1 < n ? i + MARKER_WINDOW + 1 : n;
+        for (Py_ssize_t j = lo; j < hi; j++) near += Dn[j * N_DENSE + C_SECTION_MARKER] > 0;
+        o[2] = (float)((double)(near < 3 ? near : 3) / 3);
+        int marker = Dn[i * N_DENSE + C_SECTION_MARKER] > 0;
+        so_far += marker;
+        o[3] = (float)((double)so_far / (double)(markers > 1 ? markers : 1));
+        if (marker) seen = i;
+    }
+    at += 4;
+    if (Lp) fill_context(S + at, width, Lp, n, LINEAR_NEIGHBOURS, 4, work);
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    if (dense.obj) PyBuffer_Release(&dense);
+    if (proba.obj) PyBuffer_Release(&proba);
+    if (linear.obj) PyBuffer_Release(&linear);
+    if (mean.obj) PyBuffer_Release(&mean);
+    if (scale.obj) PyBuffer_Release(&scale);
+    if (out.obj) PyBuffer_Release(&out);
+    PyMem_Free(work);
+    PyMem_Free(mass);
+    return result;
+}
+
+static PyObject *own_names(PyObject *self, PyObject *unused)
+{
+    PyObject *names = PyTuple_New(N_OWN);
+    if (!names) return NULL;
+    for (int i = 0; i < N_OWN; i++) {
+        PyObject *s = PyUnicode_FromString(OWN_NAMES[i]);
+        if (!s) { Py_DECREF(names); return NULL; }
+        PyTuple_SET_ITEM(names, i, s);
+    }
+    return names;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS, "Set the character tables (once)."},
+    {"features", features, METH_VARARGS, "Dense features and stage-1 logits of a document."},
+    {"stage2", stage2, METH_VARARGS, "Stage-2 inputs of a document."},
+    {"own_names", own_names, METH_NOARGS, "The own dense columns this build computes."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_fastcore",
+    "The per-document hot path of prediction in C (see cleaner/fastcore.py).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__fastcore(void)
+{
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    if (PyModule_AddIntConstant(m, "N_DENSE", N_DENSE) < 0
+        || PyModule_AddIntConstant(m, "STAGE2_WIDTH", STAGE2_WIDTH) < 0
+        || PyModule_AddIntConstant(m, "LINEAR_WIDTH", LINEAR_WIDTH) < 0
+        || PyModule_AddIntConstant(m, "DECAY_CHUNK", DECAY_CHUNK) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,143 @@
+"""Prediction's per-document hot path in C, when the extension is built.
+
+``cleaner/_fastcore.c`` computes, one document at a time, what ``features.featurize_many``,
+``features.hashed`` and ``LineClassifier._stage2_matrix`` compute with numpy for a batch.
+The numpy code is the specification and what training uses; ``tests/test_fastcore.py``
+holds the two together (equal features, stage-2 inputs within float rounding). numpy pays
+a few microseconds per call, hundreds of calls per document, and a pass over the whole
+text per measure; C reads each unit once. Whatever needs a regular expression stays here,
+on the few units that need it: Markdown link targets, their share of a unit, and the
+section-marker pattern.
+
+A text the C code declines (a character whose lowercase depends on its context, such as
+U+0130 or U+03A3) goes the numpy way: ``predict`` returns None for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from operator import itemgetter
+
+import numpy as np
+
+from . import features, model
+from .blas import one_thread
+from .labels import LABELS
+from .markdown import mask_link_targets
+from .segment import Unit
+from .stopwords import STOPWORDS
+
+try:
+    from . import _fastcore
+except ImportError:  # built without a C compiler: numpy does all the work
+    _fastcore = None
+
+#: Counts whose float32 logarithm is taken from a table made by numpy (as the features
+#: were when the model was trained); larger ones, rare, by C's logf.
+_LOG_TABLE_SIZE = 1 << 16
+_MARKER = features.DENSE_NAMES.index("section_marker")
+_TEXT = itemgetter(0)
+
+
+@lru_cache(maxsize=1)
+def _configured() -> bool:
+    """Hand the character tables to the C code, once; False if this build's features are
+    not the ones this package computes (a stale build): numpy then does the work."""
+    if _fastcore is None:
+        return False
+    if (_fastcore.own_names() != features.OWN_NAMES
+            or _fastcore.N_DENSE != len(features.DENSE_NAMES)
+            or features.NEIGHBOURS != (-2, -1, 1, 2) or features.WINDOW != 5
+            or model.STAGE2_NEIGHBOURS != (-3, -2, -1, 1, 2, 3) or model.STAGE2_WINDOW != 8
+            or model.LINEAR_NEIGHBOURS != (-2, -1, 1, 2) or model.MARKER_WINDOW != 8
+            or _fastcore.DECAY_CHUNK != int(model.DECAY_HALF_LIFE * 16)
+            or _fastcore.STAGE2_WIDTH != model._stage2_width(len(LABELS), False)):
+        return False
+    decay = 0.5 ** (1.0 / model.DECAY_HALF_LIFE)
+    steps = np.arange(_fastcore.DECAY_CHUNK, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        log_table = np.log(np.arange(_LOG_TABLE_SIZE, dtype=np.float32))
+    _fastcore.configure(
+        features._text_codes().astype(np.uint8).tobytes(),
+        features._joined_codes().astype(np.uint8).tobytes(),
+        features._edge_table().astype(np.uint16).tobytes(),
+        features._lower_table().astype(np.uint32).tobytes(),
+        log_table.tobytes(),
+        (decay ** -steps).tobytes(),
+        (decay**steps).tobytes(),
+        decay,
+        list(features._MARKER_PIECES),
+        [word.encode("utf-8") for word in sorted(STOPWORDS)],
+    )
+    return True
+
+
+def usable(classifier: model.LineClassifier) -> bool:
+    """Whether ``predict`` can serve this model."""
+    return (_configured() and classifier.stages_ is not None
+            and len(classifier.dense_mean_) == len(features.DENSE_NAMES))
+
+
+def _doc_inputs(
+    classifier: model.LineClassifier, text: str, units: Sequence[Unit],
+    rule_labels: Sequence[int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """(dense features, stage-1 probabilities, linear stage-1 probabilities or None, word
+    counts) of one document, or None where numpy must do the work."""
+    units = units if isinstance(units, list) else list(units)
+    n = len(units)
+    texts = list(map(_TEXT, units))
+    link_frac = char_pos = None
+    if "](" in text:  # features read Markdown with link targets blanked
+        texts = [mask_link_targets(t) if "](" in t else t for t in texts]
+        link_frac = np.zeros(n, np.float32)
+        for i, t in enumerate(texts):
+            if "](" in t:
+                t = t.strip()
+                link_frac[i] = sum(map(len, features._MD_LINK.findall(t))) / len(t)
+        starts = np.fromiter(map(itemgetter(1), units), np.int64, n)
+        char_pos = features._visible_char_pos(
+            [(text, units, ())], np.array([len(text)]), starts, np.zeros(n, np.int64),
+            np.zeros(1, np.int64))
+    table, bias = classifier._stage1_table()
+    linear = len(bias) > len(LABELS)
+    dense = np.empty((n, len(features.DENSE_NAMES)), np.float32)
+    proba = np.empty((n, len(LABELS)), np.float32)
+    linear_proba = np.empty((n, len(LABELS)), np.float32) if linear else None
+    words = np.empty(n, np.int64)
+    candidates = _fastcore.features(
+        text, texts, units, np.asarray(rule_labels, np.int8), link_frac, char_pos, table,
+        bias, classifier.n_hash_bits, dense, proba, linear_proba, words)
+    if candidates is None:
+        return None
+    search = features.SECTION_MARKER.search
+    dense[[i for i in candidates if search(texts[i])], _MARKER] = 1
+    return dense, proba, linear_proba, words
+
+
+def predict(
+    classifier: model.LineClassifier,
+    docs: Sequence[tuple[str, Sequence[Unit], Sequence[int]]],
+) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """``classifier.predict_proba`` of each document (``(text, units, rule labels)``, at
+    least one unit each) with its units' word counts, or None for a document numpy must
+    do; the stage-2 networks run once over all documents."""
+    inputs = [_doc_inputs(classifier, *doc) for doc in docs]
+    done = [x for x in inputs if x is not None]
+    if not done:
+        return [None] * len(docs)
+    mean, scale = classifier.dense_mean_, classifier.dense_scale_
+    sizes = [len(x[0]) for x in done]
+    offsets = np.cumsum([0, *sizes])
+    width = len(mean) + model._stage2_width(len(LABELS), done[0][2] is not None)
+    X2 = np.empty((int(offsets[-1]), width), np.float32)
+    probas = [x[1] for x in done]
+    with one_thread():
+        for n_pass, net in enumerate(classifier.stages_):
+            for (dense, _, linear, _), proba, a, b in zip(done, probas, offsets, offsets[1:]):
+                _fastcore.stage2(dense, proba, linear, n_pass == 0, mean, scale, X2[a:b])
+            out = model._forward(net, X2)
+            probas = [out[a:b] for a, b in zip(offsets, offsets[1:])]
+    results = iter(zip(probas, (x[3] for x in done)))
+    return [None if x is None else next(results) for x in inputs]

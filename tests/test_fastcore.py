@@ -1,0 +1,194 @@
+"""The C hot path gives what the numpy specification gives: the same features, the same
+stage-1 logits and, through the networks, the same probabilities and labels."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import pathlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cleaner import Cleaner, fastcore
+from cleaner.api import _rules_of
+from cleaner.features import featurize_many, hashed
+from cleaner.segment import Unit, segment, units_of_lines
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "dev.jsonl.gz"
+SEED = ROOT.parent / "shared" / "seed" / "article.txt"
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model):
+    cleaner = Cleaner(tiny_model)
+    if not fastcore.usable(cleaner.model):
+        pytest.skip("the C extension is not built")
+    return cleaner.model
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    cleaner = Cleaner()
+    if not fastcore.usable(cleaner.model):
+        pytest.skip("the C extension is not built")
+    return cleaner
+
+
+def _numpy(model, text, units, labels):
+    feats = featurize_many([(text, units, labels)])
+    table, bias = model._stage1_table()
+    z = np.asarray(hashed(feats, model.n_hash_bits) @ table) + bias
+    return feats[0], z, model.predict_proba(feats)[0]
+
+
+def assert_same(model, text: str, units: list[Unit] | None = None) -> None:
+    """The C path's features, stage-1 logits and probabilities are numpy's."""
+    units = segment(text) if units is None else units
+    if not units:
+        return
+    labels = _rules_of(units)[1]
+    ref, z, proba = _numpy(model, text, units, labels)
+    got = fastcore._doc_inputs(model, text, units, labels)
+    assert got is not None
+    dense, nb, linear, words = got
+    # Counts, flags and logarithms of counts: equal but for the last bit of a libm call.
+    np.testing.assert_allclose(dense, ref.dense, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(words, ref.word_counts)
+    np.testing.assert_allclose(nb, z[:, :7], rtol=1e-5, atol=1e-5)
+    if linear is not None:
+        np.testing.assert_allclose(linear, z[:, 7:], rtol=1e-5, atol=1e-5)
+    fast = fastcore.predict(model, [(text, units, labels)])[0]
+    assert fast is not None
+    np.testing.assert_allclose(fast[0], proba, atol=1e-5)
+    np.testing.assert_array_equal(fast[1], ref.word_counts)
+
+
+def test_fixture_articles(model, articles):
+    for text in articles.values():
+        assert_same(model, text)
+
+
+@pytest.mark.parametrize("text", [
+    # Characters above the BMP: emoji, mathematical letters (cased words), Deseret (its
+    # own lowercase), CJK extension B, and a lone surrogate.
+    "Big news 🎉🎉 today.\n\nThe 𝐁𝐎𝐋𝐃 claim was 𝐭𝐫𝐮𝐞 after all.\n𐐀𐐁𐐂 𐐨𐐩 text\n𠀀𠀁 字\n\ud800 x\n",
+    # Whitespace the segmenter keeps inside units, zero-width characters, tabs, NBSP.
+    "  Indented line with trailing space   \n\tTabbed\tline\u00a0here.\n\u200bZero width\u200b\n",
+    # Markdown: links (their targets blanked), images, a data URI, bullets, headings, quotes.
+    "# The title\n\n* [Home](https://example.com/) | [News](https://example.com/n)\n"
+    "![A photo](data:image/png;base64," + "QUJD" * 500 + ")\n"
+    "> A quote from the [report](https://example.com/r \"Report\").\n"
+    "- item one\n+ item two\n• bullet\n1. numbered\n",
+    # Rules, credits, copyright, URLs, pipes and section markers.
+    "Photo: Getty Images\n© 2026 Example Media (c) all rights\nwww.example.com | @handle\n"
+    "Read more: The other story\n3 Comments\nLeave a Reply\nAnna says:\nReply\n",
+    # Title case, capitals, digits, sentence ends, closing quotes, colons.
+    "THE HEADLINE IN CAPITALS\nA Title Case Line Here\n2026-12-02 10:00\n"
+    "He said: \u201cIt is done.\u201d\nEnds with a colon:\nEnds (in a bracket)\n",
+    # Duplicates, a line holding its neighbour, repeated first and last words.
+    "The same line again\nThe same line again\nSection name The same line again and more\n"
+    "Same start here\nSame start there\n",
+    # A long paragraph (hundreds of hashed columns) and CRLF line ends.
+    " ".join(f"word{i % 97} and the" for i in range(400)) + ".\r\nNext line.\r\n",
+    # A text of one long line (split into sentences), and CR-only line ends.
+    "First sentence here. " * 200,
+    "Line one.\rLine two.\rLine three.\r",
+    # Control characters, and a long s.
+    "Bell\x07 and null\x00 in text\nCo\u017fts and \u017fays:\nA \x10 b\n",
+])
+def test_edge_cases(model, text):
+    assert_same(model, text)
+
+
+def test_units_of_lines_with_blank_labelled_lines(model):
+    lines = ["Title of it", "   ", "Body text here.", "", "\u3000", "More body."]
+    text, units = units_of_lines(lines, ["title", "body", "body", "", "meta", "body"])
+    assert_same(model, text, units)
+
+
+@pytest.mark.parametrize("text", [
+    "DOTTED \u0130STANBUL\nA line.\n",         # U+0130 lowercases to two characters
+    "\u03a3\u039f\u03a6\u0399\u0391 news\n",     # final sigma depends on its context
+    "".join(map(chr, [*range(9), 14, 15, 16])) + " every separator\nsecond line\n",
+])
+def test_declined_texts_go_the_numpy_way(model, text):
+    units = segment(text)
+    labels = _rules_of(units)[1]
+    assert fastcore._doc_inputs(model, text, units, labels) is None
+    assert fastcore.predict(model, [(text, units, labels)]) == [None]
+    cleaner = Cleaner(model)
+    assert cleaner.classify(text)  # numpy labels it
+    assert [r.label for r in cleaner.classify(text)] == [
+        r.label for r in numpy_only(cleaner.classify, text)]
+
+
+def numpy_only(method, *args):
+    """``method(*args)`` with the C path switched off."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fastcore, "usable", lambda model: False)
+        return method(*args)
+
+
+def test_a_batch_mixing_declined_and_fast_documents(model, articles):
+    texts = list(articles.values())[:3] + ["\u0130 line one\nline two\n"] + list(
+        articles.values())[3:5]
+    cleaner = Cleaner(model)
+    assert cleaner.clean_many(texts) == numpy_only(cleaner.clean_many, texts)
+    for got, want in zip(cleaner.classify_many(texts), numpy_only(cleaner.classify_many, texts)):
+        assert [r.label for r in got] == [r.label for r in want]
+        np.testing.assert_allclose([r.probabilities for r in got],
+                                   [r.probabilities for r in want], atol=1e-5)
+
+
+def test_units_that_are_not_spans_of_the_text_are_declined(model):
+    text = "Line one.\nLine two.\n"
+    units = [Unit("Line one!!", 0, 9, 0, 0, 0)]
+    assert fastcore._doc_inputs(model, text, units, [-1]) is None
+
+
+LINE = st.one_of(
+    st.text(st.characters(exclude_categories=()), max_size=60),
+    st.lists(st.sampled_from([
+        "Home", "the", "council", "Photo:", "©", "AFP", "Read", "more:", "|", "•", ".",
+        "Comments", "Reply", "[link](https://x.example/)", "![img](a.png)", "日本", "🎉",
+        "ÉCOLE", "straße", "\t", "\u00a0", "\u200b", "—", "#", "*", "says:",
+    ]), max_size=40).map(" ".join),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(LINE, max_size=25).map("\n".join))
+def test_random_documents(model, text):
+    units = segment(text)
+    if units and fastcore._doc_inputs(model, text, units, _rules_of(units)[1]) is not None:
+        assert_same(model, text, units)
+
+
+def test_shipped_model_on_the_fixtures(shipped, articles):
+    for text in articles.values():
+        assert shipped.clean(text) == numpy_only(shipped.clean, text)
+        assert_same(shipped.model, text)
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="../shared/seed is absent")
+def test_shipped_model_on_the_seed(shipped):
+    text = SEED.read_text(encoding="utf-8")
+    assert_same(shipped.model, text)
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus is absent")
+def test_shipped_model_on_corpus_documents(shipped):
+    """Every 8th dev document (all renderings): the same labels and probabilities."""
+    texts = []
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if i % 8 == 0:
+                texts.append("\n".join(x["text"] for x in json.loads(line)["lines"]))
+    for got, want in zip(shipped.classify_many(texts), numpy_only(shipped.classify_many, texts)):
+        assert [r.label for r in got] == [r.label for r in want]
+        np.testing.assert_allclose([r.probabilities for r in got],
+                                   [r.probabilities for r in want], atol=1e-5)
