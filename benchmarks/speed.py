@@ -158,12 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                 [LABEL_INDEX[r.label] if r else -1 for r in map(match_rule, (u.text for u in us))]
 
         def numpy_clean() -> None:
-            usable = fastcore.usable
-            fastcore.usable = lambda model: False
-            try:
+            with fastcore.disabled():
                 [cleaner.clean(t) for t in texts]
-            finally:
-                fastcore.usable = usable
 
         passes: dict[str, Callable[[], object]] = {
             "c4": lambda: [c4_clean(t) for t in texts],

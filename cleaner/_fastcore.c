@@ -106,7 +106,10 @@ static uint32_t CRC_CARET, CRC_DOLLAR, CRC_SPACE, CRC_NO_BIGRAM, CRC_HEAD, CRC_T
 #define MAX_PIECES 32
 static Py_UCS4 pieces[MAX_PIECES][16];
 static int piece_len[MAX_PIECES], n_pieces;
-static uint8_t piece_starts[128]; /* ASCII characters a piece starts with */
+/* The first two characters of the pieces, hashed into a bitmap: most places in a key are
+ * passed over with one lookup. */
+static uint64_t piece_pairs[64];
+#define PAIR_BIT(a, b) (((a) * 31u + (b)) & 4095u)
 /* features._joined_fields by (previous code, code): does str.istitle fail here (1), is
  * the character upper (2), lower or title case (4). */
 static uint8_t case_fields[64];
@@ -116,6 +119,12 @@ static struct { uint32_t crc; int len; const char *bytes; } stop_slots[STOP_SLOT
 /* One bit per crc & 0xffff of a stopword: most words are ruled out without a probe. */
 static uint64_t stop_bits[1024];
 static int configured = 0;
+/* What the loop over a unit needs of an ASCII character, in one word: its text code, its
+ * joined code, whether it is a space, whether it needs a closer look (a control character
+ * or one that completes a needle), and its lowercase. */
+enum { A_TEXT = 7, A_JOINED_SHIFT = 3, A_SPACE = 64, A_SPECIAL = 128, A_LOWER_SHIFT = 8 };
+static uint32_t ascii_info[128];
+
 
 static uint32_t crc_update(uint32_t crc, const uint8_t *buf, Py_ssize_t n)
 {
@@ -189,7 +198,7 @@ static PyObject *configure(PyObject *self, PyObject *args)
                                    down, up, piece_list, stops);
     if (!keep) return NULL;
     n_pieces = (int)PyList_GET_SIZE(piece_list);
-    memset(piece_starts, 0, sizeof piece_starts);
+    memset(piece_pairs, 0, sizeof piece_pairs);
     for (int pair = 0; pair < 64; pair++) {
         int prev = pair >> 3, cs = pair & J_CASE;
         int capital = cs == J_UPPER || cs == J_TITLE, prev_cased = (prev & J_CASE) != 0;
@@ -198,14 +207,15 @@ static PyObject *configure(PyObject *self, PyObject *args)
     }
     for (int i = 0; i < n_pieces; i++) {
         PyObject *p = PyList_GET_ITEM(piece_list, i);
-        if (!PyUnicode_Check(p) || PyUnicode_GET_LENGTH(p) < 1 || PyUnicode_GET_LENGTH(p) > 16) {
+        if (!PyUnicode_Check(p) || PyUnicode_GET_LENGTH(p) < 2 || PyUnicode_GET_LENGTH(p) > 16) {
             Py_DECREF(keep);
-            PyErr_SetString(PyExc_ValueError, "marker pieces must be 1-16 characters");
+            PyErr_SetString(PyExc_ValueError, "marker pieces must be 2-16 characters");
             return NULL;
         }
         piece_len[i] = (int)PyUnicode_GET_LENGTH(p);
         for (int k = 0; k < piece_len[i]; k++) pieces[i][k] = PyUnicode_READ_CHAR(p, k);
-        if (pieces[i][0] < 128) piece_starts[pieces[i][0]] = 1;
+        uint32_t bit = PAIR_BIT(pieces[i][0], pieces[i][1]);
+        piece_pairs[bit >> 6] |= (uint64_t)1 << (bit & 63);
     }
     for (uint32_t b = 0; b < 256; b++) {
         uint32_t c = b;
@@ -253,11 +263,27 @@ static PyObject *configure(PyObject *self, PyObject *args)
     decay_down = (const double *)PyBytes_AS_STRING(down);
     decay_up = (const double *)PyBytes_AS_STRING(up);
     decay = decay_arg;
+    for (uint32_t c = 0; c < 128; c++) {
+        uint32_t lc = lower_table[c];
+        int special = c <= 0x10 || lc == '[' || lc == '|' || lc == ')' || lc == '@' || lc == 'p'
+                      || lc == '.';
+        ascii_info[c] = text_codes[c] | (uint32_t)joined_codes[c] << A_JOINED_SHIFT
+                        | (edge_table[c] & E_SPACE ? A_SPACE : 0) | (special ? A_SPECIAL : 0)
+                        | lc << A_LOWER_SHIFT;
+    }
     configured = 1;
     Py_RETURN_NONE;
 }
 
 /* ----- characters ----------------------------------------------------------------------- */
+
+/* Whether the character at ``p`` of a text is a space, or ``p`` is its end. */
+static inline int space_follows(int kind, const void *data, Py_ssize_t len, Py_ssize_t p)
+{
+    if (p >= len) return 1;
+    Py_UCS4 d = PyUnicode_READ(kind, data, p);
+    return text_codes[d < BMP ? d : BMP - 1] == T_SPACE;
+}
 
 static inline uint8_t joined_code(Py_UCS4 c)
 {
@@ -307,9 +333,10 @@ static int cps_reserve(Cps *a, Py_ssize_t size)
     return 0;
 }
 
-/* How many times each string occurs: strings are (offset, length) into one buffer. */
+/* How many times each string occurs: strings are (offset, length) into one buffer, with
+ * a hash each (equal strings, equal hashes). */
 static int count_equal(const Py_UCS4 *buf, const Py_ssize_t *off, const Py_ssize_t *len,
-                       Py_ssize_t n, Py_ssize_t *count, Py_ssize_t *id)
+                       const uint64_t *hash, Py_ssize_t n, Py_ssize_t *count, Py_ssize_t *id)
 {
     Py_ssize_t slots = 16;
     while (slots < 2 * n) slots *= 2;
@@ -318,9 +345,8 @@ static int count_equal(const Py_UCS4 *buf, const Py_ssize_t *off, const Py_ssize
     for (Py_ssize_t s = 0; s < slots; s++) table[s] = -1;
     for (Py_ssize_t i = 0; i < n; i++) count[i] = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        uint64_t h = 1469598103934665603ull ^ (uint64_t)len[i];
-        for (Py_ssize_t k = 0; k < len[i]; k++) h = (h ^ buf[off[i] + k]) * 1099511628211ull;
-        Py_ssize_t s = (Py_ssize_t)(h & (uint64_t)(slots - 1));
+        uint64_t h = (hash[i] ^ (uint64_t)len[i]) * 0x9E3779B97F4A7C15ull;
+        Py_ssize_t s = (Py_ssize_t)((h >> 32) & (uint64_t)(slots - 1));
         for (;; s = (s + 1) & (slots - 1)) {
             Py_ssize_t j = table[s];
             if (j < 0) { table[s] = i; id[i] = i; break; }
@@ -371,49 +397,33 @@ static int words_reserve(WordInfo **words, Py_ssize_t *cap, Py_ssize_t size)
     return 0;
 }
 
-/* Whether a word (its crc32 and UTF-8) is a stopword; longer words never are. */
-static inline int is_stopword(uint32_t crc, const uint8_t *bytes, int len)
+/* Whether a word (its crc32, and its characters) is a stopword: its UTF-8 is made only
+ * when its crc32 is one a stopword has. */
+static int is_stopword(const WordInfo *w, const Py_UCS4 *chars, Py_ssize_t n)
 {
+    uint32_t crc = w->crc;
+    if (!(stop_bits[(crc & 0xffff) >> 6] >> (crc & 63) & 1)) return 0;
+    uint8_t bytes[STOPWORD_MAX_BYTES + 4];
+    int len = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (len > STOPWORD_MAX_BYTES) return 0;
+        len += utf8_encode(chars[k], bytes + len);
+    }
     return len <= STOPWORD_MAX_BYTES && stopword_find(crc, bytes, len) != NULL;
 }
 
 
-/* Which of the needles of the has_* and md_image columns the lowered unit holds, in one
- * pass: "![" (1), "|" (2), "\u00a9" or "(c)" (4), "http", "@" or "www." (8). */
-static int needles_held(const Py_UCS4 *low, Py_ssize_t n)
-{
-    int found = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        switch (low[i]) {
-        case '!': if (i + 1 < n && low[i + 1] == '[') found |= 1; break;
-        case '|': found |= 2; break;
-        case 0xA9: found |= 4; break;
-        case '(': if (i + 2 < n && low[i + 1] == 'c' && low[i + 2] == ')') found |= 4; break;
-        case '@': found |= 8; break;
-        case 'h':
-            if (i + 3 < n && low[i + 1] == 't' && low[i + 2] == 't' && low[i + 3] == 'p')
-                found |= 8;
-            break;
-        case 'w':
-            if (i + 3 < n && low[i + 1] == 'w' && low[i + 2] == 'w' && low[i + 3] == '.')
-                found |= 8;
-            break;
-        }
-    }
-    return found;
-}
-
 /* A unit's hashed columns (below 2**bits) in order: by insertion for the few of a short
- * line, by radix (8 bits a pass, through tmp) for the hundreds of a paragraph. */
+ * line, by radix (6 bits a pass, through tmp) for the hundreds of a paragraph. */
 static void sort_u32(uint32_t *a, Py_ssize_t n, int bits, uint32_t *tmp)
 {
     if (n > 32) {
         uint32_t *src = a, *dst = tmp;
-        for (int shift = 0; shift < bits; shift += 8) {
-            Py_ssize_t count[257] = {0};
-            for (Py_ssize_t i = 0; i < n; i++) count[((src[i] >> shift) & 0xff) + 1]++;
-            for (int b = 0; b < 256; b++) count[b + 1] += count[b];
-            for (Py_ssize_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+        for (int shift = 0; shift < bits; shift += 6) {
+            Py_ssize_t count[65] = {0};
+            for (Py_ssize_t i = 0; i < n; i++) count[((src[i] >> shift) & 63) + 1]++;
+            for (int b = 0; b < 64; b++) count[b + 1] += count[b];
+            for (Py_ssize_t i = 0; i < n; i++) dst[count[(src[i] >> shift) & 63]++] = src[i];
             uint32_t *swap = src; src = dst; dst = swap;
         }
         if (src != a) memcpy(a, src, n * sizeof *a);
@@ -521,28 +531,20 @@ static PyObject *features(PyObject *self, PyObject *args)
             Py_INCREF(Py_None); result = Py_None; goto done; /* not a span of this text */
         }
 
-        /* Class counts of the original text (features._class_counts). */
-        Py_ssize_t alpha = 0, upper = 0, digit = 0, punct = 0, space = 0, sent = 0;
-        for (Py_ssize_t p = ui->start; p < ui->end; p++) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, p);
-            uint8_t code = text_codes[c < BMP ? c : BMP - 1];
-            alpha += code == T_LOWER || code == T_UPPER;
-            upper += code == T_UPPER;
-            digit += code == T_DIGIT;
-            punct += code == T_PUNCT || code == T_END;
-            space += code == T_SPACE;
-            if (code == T_END) {
-                uint8_t next = T_SPACE;
-                if (p + 1 < text_len) {
-                    Py_UCS4 d = PyUnicode_READ(kind, data, p + 1);
-                    next = text_codes[d < BMP ? d : BMP - 1];
-                }
-                sent += next == T_SPACE;
+        /* Class counts of the original text (features._class_counts): in the pass over the
+         * unit below when its text is the original's (no link target blanked), else in a
+         * pass of their own. A sentence end is terminal punctuation before a space or the
+         * end of the text. */
+        Py_ssize_t count[8] = {0}, sent = 0;
+        const int same = t == PyTuple_GET_ITEM(tup, 0);
+        if (!same) {
+            for (Py_ssize_t p = ui->start; p < ui->end; p++) {
+                Py_UCS4 c = PyUnicode_READ(kind, data, p);
+                uint8_t code = text_codes[c < BMP ? c : BMP - 1];
+                count[code]++;
+                if (code == T_END) sent += space_follows(kind, data, text_len, p + 1);
             }
         }
-        ui->chars = (float)L - (float)space;
-        ui->alpha = (float)alpha; ui->upper = (float)upper; ui->digit = (float)digit;
-        ui->punct = (float)punct; ui->sentences = (float)sent;
 
         /* The unit's own (masked) text: case runs, words, edges. Room for all of it first,
          * so the loop writes without checks. */
@@ -558,24 +560,53 @@ static PyObject *features(PyObject *self, PyObject *args)
         ui->word0 = n_words_total;
         ui->key_off = keys.len;
         Py_ssize_t f = -1, l = -1;
+        int held = 0;               /* the needles found, as below */
         WordInfo *w = NULL;         /* the word being read */
-        uint8_t wbytes[STOPWORD_MAX_BYTES];
-        int wlen = 0;               /* its UTF-8 so far (STOPWORD_MAX_BYTES + 1: too long) */
+        Py_UCS4 *wstart = NULL;     /* its characters in the key */
         for (Py_ssize_t k = 0; k < L; k++) {
             Py_UCS4 c = PyUnicode_READ(tk, td, k);
             uint8_t code;
             Py_UCS4 lc;
             if (c < 0x80) {
-                if (c <= 0x10) controls |= 1u << c;
-                code = joined_codes[c];
-                lc = lower_table[c];
-                if (!(edge_table[c] & E_SPACE)) { if (f < 0) f = k; l = k; }
+                const uint32_t info = ascii_info[c];
+                if (same) {
+                    uint8_t tcode = info & A_TEXT;
+                    count[tcode]++;
+                    if (tcode == T_END) sent += space_follows(kind, data, text_len, ui->start + k + 1);
+                }
+                code = (info >> A_JOINED_SHIFT) & 7;
+                lc = info >> A_LOWER_SHIFT;
+                if (!(info & A_SPACE)) { if (f < 0) f = k; l = k; }
+                if (info & A_SPECIAL) {
+                    if (c <= 0x10) controls |= 1u << c;
+                    /* needles of md_image (1), has_pipe (2), has_copyright (4), has_url (8) */
+                    else switch (lc) {
+                    case '[': if (k && lowp[k - 1] == '!') held |= 1; break;
+                    case '|': held |= 2; break;
+                    case ')': if (k >= 2 && lowp[k - 1] == 'c' && lowp[k - 2] == '(') held |= 4; break;
+                    case '@': held |= 8; break;
+                    case 'p':
+                        if (k >= 3 && lowp[k - 1] == 't' && lowp[k - 2] == 't' && lowp[k - 3] == 'h')
+                            held |= 8;
+                        break;
+                    case '.':
+                        if (k >= 3 && lowp[k - 1] == 'w' && lowp[k - 2] == 'w' && lowp[k - 3] == 'w')
+                            held |= 8;
+                        break;
+                    }
+                }
             } else {
+                if (same) {
+                    uint8_t tcode = text_codes[c < BMP ? c : BMP - 1];
+                    count[tcode]++;
+                    if (tcode == T_END) sent += space_follows(kind, data, text_len, ui->start + k + 1);
+                }
                 if (c == 0x0130 || c == 0x03A3) { Py_INCREF(Py_None); result = Py_None; goto done; }
                 if (c == 0x017F) long_s = 1;
                 code = joined_code(c);
                 lc = lower_char(c);
                 if (!(edge_flags(c) & E_SPACE)) { if (f < 0) f = k; l = k; }
+                if (lc == 0xA9) held |= 4;
             }
             uint8_t fields = case_fields[(prev & 7) << 3 | (code & 7)];
             title_breaks += fields & 1;
@@ -585,31 +616,39 @@ static PyObject *features(PyObject *self, PyObject *args)
             if (code & J_WORD) {
                 if (!(prev & J_WORD)) { /* a word starts */
                     if (w) {
-                        stops += is_stopword(w->crc, wbytes, wlen);
+                        stops += is_stopword(w, wstart, keyp - wstart);
                         *keyp++ = ' ';
                     }
                     w = &words[n_words_total++];
                     w->crc = ~0u;  /* the register, inverted at the word's end */
                     w->bmp_size = 0;
-                    wlen = 0;
+                    wstart = keyp;
                 }
-                uint8_t buf[4];
-                int nb = utf8_encode(lc, buf);
                 uint32_t crc = w->crc;
-                for (int b = 0; b < nb; b++) crc = crc_table[(crc ^ buf[b]) & 0xff] ^ (crc >> 8);
+                if (lc < 0x80) {
+                    crc = crc_table[(crc ^ lc) & 0xff] ^ (crc >> 8);
+                    w->bmp_size++;
+                } else {
+                    uint8_t buf[4];
+                    int nb = utf8_encode(lc, buf);
+                    for (int b = 0; b < nb; b++) crc = crc_table[(crc ^ buf[b]) & 0xff] ^ (crc >> 8);
+                    w->bmp_size += nb == 4 ? 3 : nb;
+                }
                 w->crc = crc;
-                w->bmp_size += nb == 4 ? 3 : nb;
-                if (wlen + nb <= STOPWORD_MAX_BYTES)
-                    for (int b = 0; b < nb; b++) wbytes[wlen + b] = buf[b];
-                wlen += nb;
                 *keyp++ = lc;
             } else if (w && (prev & J_WORD)) {
                 w->crc = ~w->crc;
             }
             prev = code;
         }
+        ui->chars = (float)L - (float)count[T_SPACE];
+        ui->alpha = (float)(count[T_LOWER] + count[T_UPPER]);
+        ui->upper = (float)count[T_UPPER];
+        ui->digit = (float)count[T_DIGIT];
+        ui->punct = (float)(count[T_PUNCT] + count[T_END]);
+        ui->sentences = (float)sent;
         if (w && (prev & J_WORD)) w->crc = ~w->crc;
-        if (w) stops += is_stopword(w->crc, wbytes, wlen);
+        if (w) stops += is_stopword(w, wstart, keyp - wstart);
         low.len = L;
         keys.len = keyp - keys.data;
         ui->nwords = n_words_total - ui->word0;
@@ -655,7 +694,6 @@ static PyObject *features(PyObject *self, PyObject *args)
             for (Py_ssize_t k = l + 1 - size; k <= l; k++) nb += utf8_encode(low.data[k], buf + nb);
             ui->tail_crc = crc_update(0, buf, nb);
         }
-        int held = needles_held(low.data, low.len);
         ui->md_image = (held & 1) != 0;
         ui->has_pipe = (held & 2) != 0;
         ui->has_copyright = (held & 4) != 0;
@@ -679,19 +717,33 @@ static PyObject *features(PyObject *self, PyObject *args)
     Py_ssize_t *key_count = scratch, *key_id = scratch + n, *first_count = scratch + 2 * n,
                *last_count = scratch + 3 * n, *tmp_id = scratch + 4 * n;
     {
+        /* Keys hash by their words' crc32s, first and last words by their own. */
         Py_ssize_t *off = PyMem_Malloc(2 * (n ? n : 1) * sizeof *off);
-        if (!off) { PyErr_NoMemory(); goto done; }
+        uint64_t *hash = PyMem_Malloc((n ? n : 1) * sizeof *hash);
+        if (!off || !hash) { PyMem_Free(off); PyMem_Free(hash); PyErr_NoMemory(); goto done; }
         Py_ssize_t *len = off + n;
-        for (Py_ssize_t i = 0; i < n; i++) { off[i] = u[i].key_off; len[i] = u[i].key_len; }
-        int bad = count_equal(keys.data, off, len, n, key_count, key_id) < 0;
-        for (Py_ssize_t i = 0; i < n && !bad; i++) { off[i] = u[i].first_off; len[i] = u[i].first_len; }
-        bad = bad || count_equal(keys.data, off, len, n, first_count, tmp_id) < 0;
-        for (Py_ssize_t i = 0; i < n && !bad; i++) { off[i] = u[i].last_off; len[i] = u[i].last_len; }
-        bad = bad || count_equal(keys.data, off, len, n, last_count, tmp_id) < 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint64_t h = 0;
+            for (Py_ssize_t k = 0; k < u[i].nwords; k++)
+                h = (h + words[u[i].word0 + k].crc) * 0x100000001B3ull;
+            hash[i] = h;
+            off[i] = u[i].key_off; len[i] = u[i].key_len;
+        }
+        int bad = count_equal(keys.data, off, len, hash, n, key_count, key_id) < 0;
+        for (Py_ssize_t i = 0; i < n && !bad; i++) {
+            off[i] = u[i].first_off; len[i] = u[i].first_len;
+            hash[i] = u[i].nwords ? words[u[i].word0].crc : 0;
+        }
+        bad = bad || count_equal(keys.data, off, len, hash, n, first_count, tmp_id) < 0;
+        for (Py_ssize_t i = 0; i < n && !bad; i++) {
+            off[i] = u[i].last_off; len[i] = u[i].last_len;
+            hash[i] = u[i].nwords ? words[u[i].word0 + u[i].nwords - 1].crc : 0;
+        }
+        bad = bad || count_equal(keys.data, off, len, hash, n, last_count, tmp_id) < 0;
         PyMem_Free(off);
+        PyMem_Free(hash);
         if (bad) { PyErr_NoMemory(); goto done; }
     }
-
     float longest = 0, terminal = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         if (u[i].chars > longest) longest = u[i].chars;
@@ -886,7 +938,10 @@ static PyObject *features(PyObject *self, PyObject *args)
             while (b < m && c[b] == c[a]) b++;
             float v = inv * (float)(b - a);
             const float *row = table + (size_t)c[a] * K;
-            for (Py_ssize_t k = 0; k < K; k++) z[k] += v * row[k];
+            if (K == 2 * N_LABELS) /* a constant count: the compiler vectorizes the loop */
+                for (int k = 0; k < 2 * N_LABELS; k++) z[k] += v * row[k];
+            else
+                for (int k = 0; k < N_LABELS; k++) z[k] += v * row[k];
             a = b;
         }
         for (int k = 0; k < N_LABELS; k++) Z[i * N_LABELS + k] = z[k] + bias_v[k];
@@ -904,9 +959,10 @@ static PyObject *features(PyObject *self, PyObject *args)
         int hit = long_s;
         const Py_UCS4 *key = keys.data + u[i].key_off;
         Py_ssize_t key_len = u[i].key_len;
-        for (Py_ssize_t a = 0; a < key_len && !hit; a++) {
+        for (Py_ssize_t a = 0; a + 1 < key_len && !hit; a++) {
             Py_UCS4 c = key[a];
-            if (c < 128 && !piece_starts[c]) continue;
+            uint32_t bit = PAIR_BIT(c, key[a + 1]);
+            if (!(piece_pairs[bit >> 6] >> (bit & 63) & 1)) continue;
             for (int p = 0; p < n_pieces && !hit; p++)
                 hit = pieces[p][0] == c && a + piece_len[p] <= key_len
                       && memcmp(key + a, pieces[p], piece_len[p] * sizeof(Py_UCS4)) == 0;
@@ -1164,6 +1220,369 @@ done:
     return result;
 }
 
+/* ----- segmentation: one unit per non-blank line ------------------------------------- */
+
+static inline int is_blank_char(Py_UCS4 c)
+{
+    return Py_UNICODE_ISSPACE(c) || c == 0x200B || c == 0x200C || c == 0x200D || c == 0x2060
+           || c == 0xFEFF;
+}
+
+/* A new instance of the tuple subclass ``type`` (segment.Unit) holding ``items``. */
+static PyObject *new_unit(PyTypeObject *type, PyObject **items, Py_ssize_t n)
+{
+    PyObject *unit = type->tp_alloc(type, n);
+    if (!unit) {
+        for (Py_ssize_t i = 0; i < n; i++) Py_DECREF(items[i]);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) PyTuple_SET_ITEM(unit, i, items[i]);
+    return unit;
+}
+
+/*
+ * line_units(text, Unit) -> (lines, units, longest)
+ *
+ * segment._physical_lines and segment._one_per_line in one pass: every physical line (LF,
+ * or CR in a text without LF; the CR of a CRLF is not part of the line), one
+ * Unit(line, start, end, i, i, paragraph) per line that is not blank (whitespace and
+ * zero-width characters only), and the length of the longest line.
+ */
+static PyObject *line_units(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    PyTypeObject *unit_type;
+    if (!PyArg_ParseTuple(args, "UO!", &text, &PyType_Type, &unit_type)) return NULL;
+    if (!PyType_IsSubtype(unit_type, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "Unit must be a tuple type");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int has_lf = 0, has_cr = 0;
+    for (Py_ssize_t i = 0; i < n && !(has_lf && has_cr); i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        has_lf |= c == '\n';
+        has_cr |= c == '\r';
+    }
+    Py_UCS4 sep = has_lf || !has_cr ? '\n' : '\r';
+    int strip_cr = has_lf && has_cr;
+    PyObject *lines = PyList_New(0), *units = PyList_New(0);
+    if (!lines || !units) goto fail;
+    Py_ssize_t longest = 0, line_no = 0, paragraph = 0;
+    int prev_blank = 1;
+    for (Py_ssize_t a = 0; a < n;) {
+        Py_ssize_t b = a;
+        int blank = 1;
+        while (b < n) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, b);
+            if (c == sep) break;
+            if (blank && !is_blank_char(c)) blank = 0;
+            b++;
+        }
+        Py_ssize_t next = b + 1; /* past the separator (or the end) */
+        Py_ssize_t end = b;
+        if (strip_cr && end > a && PyUnicode_READ(kind, data, end - 1) == '\r') end--;
+        PyObject *line = PyUnicode_Substring(text, a, end);
+        if (!line) goto fail;
+        if (PyList_Append(lines, line) < 0) { Py_DECREF(line); goto fail; }
+        if (end - a > longest) longest = end - a;
+        if (blank) {
+            if (!prev_blank) paragraph++;
+        } else {
+            PyObject *items[6];
+            items[0] = line;
+            Py_INCREF(line);
+            items[1] = PyLong_FromSsize_t(a);
+            items[2] = PyLong_FromSsize_t(end);
+            items[3] = PyLong_FromSsize_t(line_no);
+            items[5] = PyLong_FromSsize_t(paragraph);
+            if (!items[1] || !items[2] || !items[3] || !items[5]) {
+                for (int k = 0; k < 6; k++) if (k != 4) Py_XDECREF(items[k]);
+                Py_DECREF(line);
+                goto fail;
+            }
+            items[4] = items[3];
+            Py_INCREF(items[4]);
+            PyObject *unit = new_unit(unit_type, items, 6);
+            if (!unit || PyList_Append(units, unit) < 0) {
+                Py_XDECREF(unit); Py_DECREF(line); goto fail;
+            }
+            Py_DECREF(unit);
+        }
+        Py_DECREF(line);
+        prev_blank = blank;
+        line_no++;
+        a = next;
+    }
+    /* A last line after the final separator exists only if the text does not end there:
+     * the loop above never starts a line at n, as str.split followed by pop does. */
+    return Py_BuildValue("(NNn)", lines, units, longest);
+fail:
+    Py_XDECREF(lines);
+    Py_XDECREF(units);
+    return NULL;
+}
+
+/*
+ * repeat_pairs(units) -> list of i
+ *
+ * The adjacent units i, i + 1 of one paragraph that repeats.match_repeats must look at:
+ * stripped, the shorter has at least min_chars characters, the longer adds 1 to max_added,
+ * and the longer starts or ends with the shorter.
+ */
+static PyObject *repeat_pairs(PyObject *self, PyObject *args)
+{
+    PyObject *units;
+    Py_ssize_t min_chars, max_added;
+    if (!PyArg_ParseTuple(args, "O!nn", &PyList_Type, &units, &min_chars, &max_added))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(units);
+    PyObject *found = PyList_New(0);
+    if (!found) return NULL;
+    Py_ssize_t prev_f = 0, prev_len = -1, prev_par = 0;
+    PyObject *prev_text = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *u = PyList_GET_ITEM(units, i);
+        if (!PyTuple_Check(u) || PyTuple_GET_SIZE(u) < 6 || !PyUnicode_Check(PyTuple_GET_ITEM(u, 0))) {
+            Py_DECREF(found);
+            PyErr_SetString(PyExc_TypeError, "units must be Unit tuples");
+            return NULL;
+        }
+        PyObject *t = PyTuple_GET_ITEM(u, 0);
+        Py_ssize_t par = PyLong_AsSsize_t(PyTuple_GET_ITEM(u, 5));
+        if (par == -1 && PyErr_Occurred()) { Py_DECREF(found); return NULL; }
+        int kind = PyUnicode_KIND(t);
+        const void *data = PyUnicode_DATA(t);
+        Py_ssize_t L = PyUnicode_GET_LENGTH(t), f = 0, l = L;
+        while (f < L && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, f))) f++;
+        while (l > f && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, l - 1))) l--;
+        Py_ssize_t len = l - f;
+        if (prev_text && par == prev_par) {
+            Py_ssize_t shorter = len < prev_len ? len : prev_len;
+            Py_ssize_t added = len > prev_len ? len - prev_len : prev_len - len;
+            if (added > 0 && shorter >= min_chars && added <= max_added) {
+                PyObject *st = len < prev_len ? t : prev_text, *lt = len < prev_len ? prev_text : t;
+                Py_ssize_t sf = len < prev_len ? f : prev_f, lf = len < prev_len ? prev_f : f;
+                Py_ssize_t sl = shorter, ll = shorter + added;
+                int sk = PyUnicode_KIND(st), lk = PyUnicode_KIND(lt);
+                const void *sd = PyUnicode_DATA(st), *ld = PyUnicode_DATA(lt);
+                int starts = 1, ends = 1;
+                for (Py_ssize_t k = 0; k < sl && (starts || ends); k++) {
+                    Py_UCS4 c = PyUnicode_READ(sk, sd, sf + k);
+                    starts = starts && PyUnicode_READ(lk, ld, lf + k) == c;
+                    ends = ends && PyUnicode_READ(lk, ld, lf + ll - sl + k) == c;
+                }
+                if (starts || ends) {
+                    PyObject *index = PyLong_FromSsize_t(i - 1);
+                    if (!index || PyList_Append(found, index) < 0) {
+                        Py_XDECREF(index); Py_DECREF(found); return NULL;
+                    }
+                    Py_DECREF(index);
+                }
+            }
+        }
+        prev_text = t;
+        prev_f = f;
+        prev_len = len;
+        prev_par = par;
+    }
+    return found;
+}
+
+/* ----- deciding ------------------------------------------------------------------------- */
+
+enum { BODY = 0, TITLE = 1 };
+
+/* numpy's argmax of a row (the first largest) with the labels in the mask ``skip`` left
+ * out (rows hold no NaN: decide() checks). */
+static int argmax_row(const float *p, unsigned skip)
+{
+    int best = -1;
+    for (int k = 0; k < N_LABELS; k++)
+        if (!(skip >> k & 1) && (best < 0 || p[k] > p[best])) best = k;
+    return best;
+}
+
+/* decode._most_probable of one row with the labels in ``skip`` left out: body exactly
+ * where P(body) reaches the bar, else the most probable other label. */
+static int most_probable(const float *p, double bar, unsigned skip)
+{
+    if ((double)p[BODY] >= bar) return BODY;
+    int best = argmax_row(p, skip);
+    return best == BODY ? argmax_row(p, skip | 1u << BODY) : best;
+}
+
+/*
+ * decide(proba, rules, repeats, rule_labels, words, constants) -> list or None
+ *
+ * decode.decide of one document: proba (n, 7) float32; rules int8 (label index or -1);
+ * repeats int8 (index of the repeat rule, or -1); rule_labels (repeat rules, 7) int8: each
+ * repeat rule's labels in its order, -1 after them; words int64; constants: (run probability,
+ * bar inside, bar before, bar after, title minimum). None if a probability is NaN (numpy
+ * and Python's max() disagree about those: decode.decide handles them).
+ */
+static PyObject *decide(PyObject *self, PyObject *args)
+{
+    PyObject *proba_obj, *rules_obj, *repeats_obj, *allowed_obj, *words_obj;
+    double run_p, bar_in, bar_before, bar_after, title_min;
+    if (!PyArg_ParseTuple(args, "OOOOO(ddddd)", &proba_obj, &rules_obj, &repeats_obj,
+                          &allowed_obj, &words_obj, &run_p, &bar_in, &bar_before, &bar_after,
+                          &title_min))
+        return NULL;
+    Py_buffer pb = {0}, rb = {0}, qb = {0}, ab = {0}, wb = {0};
+    PyObject *result = NULL;
+    int *labels = NULL;
+    double *bars = NULL;
+    uint8_t *free_unit = NULL;
+    if (PyObject_GetBuffer(proba_obj, &pb, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    Py_ssize_t n = pb.len / (4 * N_LABELS);
+    if (pb.len != n * 4 * N_LABELS) {
+        PyErr_SetString(PyExc_ValueError, "proba: not (n, 7) float32");
+        goto done;
+    }
+    if (get_buffer(rules_obj, &rb, 1, n, 0, "rules") < 0) goto done;
+    if (get_buffer(repeats_obj, &qb, 1, n, 0, "repeats") < 0) goto done;
+    if (PyObject_GetBuffer(allowed_obj, &ab, PyBUF_C_CONTIGUOUS) < 0) goto done;
+    if (ab.len % N_LABELS) {
+        PyErr_SetString(PyExc_ValueError, "rule_labels: not (repeat rules, 7) int8");
+        goto done;
+    }
+    if (get_buffer(words_obj, &wb, 8, n, 0, "words") < 0) goto done;
+    const float *P = pb.buf;
+    const int8_t *rule = rb.buf, *repeat = qb.buf, *allowed = ab.buf;
+    const int64_t *words = wb.buf;
+    Py_ssize_t n_repeat_rules = ab.len / N_LABELS;
+    for (Py_ssize_t i = 0; i < n * N_LABELS; i++)
+        if (isnan(P[i])) { result = Py_None; Py_INCREF(result); goto done; }
+    labels = PyMem_Malloc((n + 1) * sizeof *labels);
+    bars = PyMem_Malloc((n + 1) * sizeof *bars);
+    free_unit = PyMem_Malloc(n + 1);
+    if (!labels || !bars || !free_unit) { PyErr_NoMemory(); goto done; }
+    /* The article run: the stretch with the largest sum of (words + 1) x (P(body) - run_p). */
+    Py_ssize_t start = 0, stop = n;
+    if (n) {
+        const float run_f = (float)run_p;
+        double reach = 0, lowest = 0, best = -INFINITY;
+        Py_ssize_t best_stop = 1;
+        /* reach[i] after unit i; the run ending at i starts after the lowest reach before. */
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double gain = ((double)words[i] + 1) * (double)(P[i * N_LABELS + BODY] - run_f);
+            double prev = reach;
+            if (i > 0 && prev < lowest) lowest = prev; /* minimum of reach[0..i] */
+            reach += gain;
+            if (reach - lowest > best) { best = reach - lowest; best_stop = i + 1; }
+        }
+        stop = best_stop;
+        /* start: the first index of the lowest reach[0..stop-1] (reach[0] = 0). */
+        reach = 0;
+        double low = 0;
+        start = 0;
+        for (Py_ssize_t i = 0; i + 1 < stop; i++) {
+            reach += ((double)words[i] + 1) * (double)(P[i * N_LABELS + BODY] - run_f);
+            if (reach < low) { low = reach; start = i + 1; }
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        bars[i] = i < start ? bar_before : (i < stop ? bar_in : bar_after);
+    int *likeliest = PyMem_Malloc((n + 1) * sizeof *likeliest);
+    if (!likeliest) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        likeliest[i] = most_probable(P + i * N_LABELS, bars[i], 0);
+        labels[i] = likeliest[i];
+        free_unit[i] = rule[i] < 0;
+    }
+    int any_repeat = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (repeat[i] < 0) continue;
+        if (repeat[i] >= n_repeat_rules || allowed[repeat[i] * N_LABELS] < 0) {
+            PyMem_Free(likeliest);
+            PyErr_SetString(PyExc_ValueError, "repeat rule index out of range");
+            goto done;
+        }
+        any_repeat = 1;
+        if (rule[i] >= 0) continue;
+        const float *p = P + i * N_LABELS;
+        const int8_t *options = allowed + repeat[i] * N_LABELS;
+        int best = options[0];
+        for (int k = 1; k < N_LABELS && options[k] >= 0; k++)
+            if (p[options[k]] > p[best]) best = options[k];
+        labels[i] = best;
+        free_unit[i] = 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (rule[i] >= 0) labels[i] = rule[i];
+    if (any_repeat) { /* runs of one repeat rule with body on both sides: its first label */
+        for (Py_ssize_t i = 0; i < n;) {
+            if (repeat[i] < 0) { i++; continue; }
+            Py_ssize_t j = i;
+            while (j < n && repeat[j] == repeat[i]) j++;
+            if (i > 0 && j < n && labels[i - 1] == BODY && labels[j] == BODY)
+                for (Py_ssize_t k = i; k < j; k++) labels[k] = allowed[repeat[i] * N_LABELS];
+            i = j;
+        }
+    }
+    /* One headline: of the free units the model called title, the likeliest keeps it. */
+    Py_ssize_t keep = -1, n_titles = 0, any_free = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!free_unit[i]) continue;
+        any_free = 1;
+        if (likeliest[i] != TITLE) continue;
+        n_titles++;
+        if (keep < 0 || P[i * N_LABELS + TITLE] > P[keep * N_LABELS + TITLE]) keep = i;
+    }
+    if (n_titles > 1)
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (free_unit[i] && likeliest[i] == TITLE && i != keep)
+                labels[i] = most_probable(P + i * N_LABELS, bars[i], 1u << TITLE);
+    PyMem_Free(likeliest);
+    int has_title = 0;
+    for (Py_ssize_t i = 0; i < n && !has_title; i++) has_title = labels[i] == TITLE;
+    if (any_free && !has_title) {
+        Py_ssize_t best = -1;
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (free_unit[i] && (best < 0 || P[i * N_LABELS + TITLE] > P[best * N_LABELS + TITLE]))
+                best = i;
+        int body_before = 0;
+        for (Py_ssize_t i = 0; i < best && !body_before; i++) body_before = labels[i] == BODY;
+        /* float32 against the constant, as numpy compares a float32 with a Python float */
+        if (P[best * N_LABELS + TITLE] >= (float)title_min && !body_before) labels[best] = TITLE;
+    }
+    result = PyList_New(n);
+    if (!result) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromLong(labels[i]);
+        if (!v) { Py_CLEAR(result); goto done; }
+        PyList_SET_ITEM(result, i, v);
+    }
+done:
+    if (pb.obj) PyBuffer_Release(&pb);
+    if (rb.obj) PyBuffer_Release(&rb);
+    if (qb.obj) PyBuffer_Release(&qb);
+    if (ab.obj) PyBuffer_Release(&ab);
+    if (wb.obj) PyBuffer_Release(&wb);
+    PyMem_Free(labels);
+    PyMem_Free(bars);
+    PyMem_Free(free_unit);
+    return result;
+}
+
+/* softmax(z): model._softmax of a (n, 7) float32 array, in place. */
+static PyObject *softmax(PyObject *self, PyObject *arg)
+{
+    Py_buffer z;
+    if (PyObject_GetBuffer(arg, &z, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) return NULL;
+    if (z.len % (4 * N_LABELS)) {
+        PyBuffer_Release(&z);
+        PyErr_SetString(PyExc_ValueError, "z: not (n, 7) float32");
+        return NULL;
+    }
+    softmax_rows(z.buf, z.len / (4 * N_LABELS));
+    PyBuffer_Release(&z);
+    Py_RETURN_NONE;
+}
+
 static PyObject *own_names(PyObject *self, PyObject *unused)
 {
     PyObject *names = PyTuple_New(N_OWN);
@@ -1180,6 +1599,10 @@ static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, "Set the character tables (once)."},
     {"features", features, METH_VARARGS, "Dense features and stage-1 logits of a document."},
     {"stage2", stage2, METH_VARARGS, "Stage-2 inputs of a document."},
+    {"line_units", line_units, METH_VARARGS, "Lines and one unit per non-blank line."},
+    {"repeat_pairs", repeat_pairs, METH_VARARGS, "Adjacent units that may repeat."},
+    {"decide", decide, METH_VARARGS, "Labels of a document's units (decode.decide)."},
+    {"softmax", softmax, METH_O, "Softmax of each row of a (n, 7) float32 array, in place."},
     {"own_names", own_names, METH_NOARGS, "The own dense columns this build computes."},
     {NULL, NULL, 0, NULL},
 };

@@ -29,7 +29,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from .labels import LABEL_INDEX
-from .repeats import RepeatRule
+from .repeats import REPEAT_RULES, RepeatRule
+
+try:  # the same decision in C (see cleaner/_fastcore.c)
+    from ._fastcore import decide as _fast_decide
+except ImportError:  # built without a C compiler
+    _fast_decide = None
 
 #: The title pass ignores units whose title probability is below this.
 TITLE_MIN_PROBABILITY = 0.005
@@ -52,6 +57,15 @@ _TITLE = LABEL_INDEX["title"]
 _BODY = LABEL_INDEX["body"]
 
 
+#: Each repeat rule's labels, in its order, as the C decision reads them.
+_REPEAT_LABELS = np.array(
+    [[LABEL_INDEX[label] for label in rule.labels] + [-1] * (len(LABEL_INDEX) - len(rule.labels))
+     for rule in REPEAT_RULES], np.int8).reshape(-1, len(LABEL_INDEX))
+_REPEAT_INDEX = {id(rule): i for i, rule in enumerate(REPEAT_RULES)}
+_CONSTANTS = (RUN_BODY_PROBABILITY, BODY_MIN_PROBABILITY, BEFORE_ARTICLE_BODY_PROBABILITY,
+              AFTER_ARTICLE_BODY_PROBABILITY, TITLE_MIN_PROBABILITY)
+
+
 def decide(
     proba: np.ndarray,
     rule_labels: Sequence[int],
@@ -60,6 +74,29 @@ def decide(
 ) -> list[int]:
     """The label index of each unit. ``rule_labels`` holds -1 where no line rule fired;
     ``words`` counts each unit's words (None: every unit weighs the same)."""
+    if (_fast_decide is not None and isinstance(proba, np.ndarray)
+            and proba.dtype == np.float32 and proba.flags.c_contiguous):
+        repeat_ids = np.full(len(rule_labels), -1, np.int8)
+        for i in itertools.compress(itertools.count(), map(operator.is_not, repeats,
+                                                            itertools.repeat(None))):
+            repeat_ids[i] = _REPEAT_INDEX.get(id(repeats[i]), -2)
+        if (repeat_ids > -2).all():  # (a rule of another set: decided below)
+            labels = _fast_decide(
+                proba, np.asarray(rule_labels, np.int8), repeat_ids, _REPEAT_LABELS,
+                np.zeros(len(rule_labels), np.int64) if words is None
+                else np.asarray(words, np.int64), _CONSTANTS)
+            if labels is not None:  # (None: a probability is NaN)
+                return labels
+    return decide_reference(proba, rule_labels, repeats, words)
+
+
+def decide_reference(
+    proba: np.ndarray,
+    rule_labels: Sequence[int],
+    repeats: Sequence[RepeatRule | None],
+    words: Sequence[int] | np.ndarray | None = None,
+) -> list[int]:
+    """``decide`` in numpy and Python (the C version is tested against it)."""
     n = len(rule_labels)
     bars = body_bars(proba[:, _BODY], np.zeros(n) if words is None else words)
     # Every unit's most probable label in one call; the few that rules decide are redone.

@@ -15,13 +15,14 @@ U+0130 or U+03A3) goes the numpy way: ``predict`` returns None for it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from operator import itemgetter
 
 import numpy as np
 
-from . import features, model
+from . import decode, features, model, repeats, segment
 from .blas import one_thread
 from .labels import LABELS
 from .markdown import mask_link_targets
@@ -73,9 +74,31 @@ def _configured() -> bool:
     return True
 
 
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """Within it, every stage takes the numpy and Python way (for measuring and testing
+    that path on a machine where the extension is built). Not thread-safe."""
+    switches = [(segment, "_line_units"), (repeats, "_repeat_pairs"),
+                (decode, "_fast_decide")]
+    saved = [getattr(module, name) for module, name in switches]
+    global _enabled
+    _enabled = False
+    for module, name in switches:
+        setattr(module, name, None)
+    try:
+        yield
+    finally:
+        _enabled = True
+        for (module, name), value in zip(switches, saved):
+            setattr(module, name, value)
+
+
+_enabled = True
+
+
 def usable(classifier: model.LineClassifier) -> bool:
     """Whether ``predict`` can serve this model."""
-    return (_configured() and classifier.stages_ is not None
+    return (_enabled and _configured() and classifier.stages_ is not None
             and len(classifier.dense_mean_) == len(features.DENSE_NAMES))
 
 
@@ -116,6 +139,19 @@ def _doc_inputs(
     return dense, proba, linear_proba, words
 
 
+def _forward(net: tuple[np.ndarray, ...], X2: np.ndarray) -> np.ndarray:
+    """model._forward with its bias and ReLU in place and the softmax in C: for a short
+    document the calls around the products cost as much as the products."""
+    w1, b1, w2, b2 = net
+    h = X2 @ w1
+    h += b1
+    np.maximum(h, 0, out=h)
+    z = h @ w2
+    z += b2
+    _fastcore.softmax(z)
+    return z
+
+
 def predict(
     classifier: model.LineClassifier,
     docs: Sequence[tuple[str, Sequence[Unit], Sequence[int]]],
@@ -128,16 +164,16 @@ def predict(
     if not done:
         return [None] * len(docs)
     mean, scale = classifier.dense_mean_, classifier.dense_scale_
-    sizes = [len(x[0]) for x in done]
-    offsets = np.cumsum([0, *sizes])
+    bounds = np.cumsum([0, *(len(x[0]) for x in done)]).tolist()
+    spans = list(zip(bounds, bounds[1:]))
     width = len(mean) + model._stage2_width(len(LABELS), done[0][2] is not None)
-    X2 = np.empty((int(offsets[-1]), width), np.float32)
+    X2 = np.empty((bounds[-1], width), np.float32)
     probas = [x[1] for x in done]
     with one_thread():
         for n_pass, net in enumerate(classifier.stages_):
-            for (dense, _, linear, _), proba, a, b in zip(done, probas, offsets, offsets[1:]):
+            for (dense, _, linear, _), proba, (a, b) in zip(done, probas, spans):
                 _fastcore.stage2(dense, proba, linear, n_pass == 0, mean, scale, X2[a:b])
-            out = model._forward(net, X2)
-            probas = [out[a:b] for a, b in zip(offsets, offsets[1:])]
+            out = _forward(net, X2)
+            probas = [out[a:b] for a, b in spans]
     results = iter(zip(probas, (x[3] for x in done)))
     return [None if x is None else next(results) for x in inputs]

@@ -24,6 +24,11 @@ import regex
 
 from .segment import Unit
 
+try:  # the pairs worth a look, found in C (see cleaner/_fastcore.c)
+    from ._fastcore import repeat_pairs as _repeat_pairs
+except ImportError:  # built without a C compiler
+    _repeat_pairs = None
+
 #: The shorter line of a pair must have at least this many characters.
 MIN_REPEAT_CHARS = 20
 #: The added credit or section name has at most this many characters.
@@ -90,25 +95,42 @@ def _affix(short: str, long: str, side: str) -> str | None:
     return None
 
 
+def _pairs(units: Sequence[Unit]) -> list[int]:
+    """Each i where units i and i + 1 may be a repeat: adjacent in one paragraph, the
+    shorter (stripped) at least MIN_REPEAT_CHARS long, the longer adding at most
+    MAX_AFFIX_CHARS and a separator, and starting or ending with the shorter."""
+    if _repeat_pairs is not None and isinstance(units, list):
+        return _repeat_pairs(units, MIN_REPEAT_CHARS, MAX_AFFIX_CHARS + 2)
+    return pairs_reference(units)
+
+
+def pairs_reference(units: Sequence[Unit]) -> list[int]:
+    """``_pairs`` in numpy (the C version is tested against it)."""
+    stripped = list(map(str.strip, map(operator.attrgetter("text"), units)))
+    lengths = np.fromiter(map(len, stripped), np.int64, len(units))
+    paragraphs = np.fromiter(map(operator.attrgetter("paragraph"), units), np.int64, len(units))
+    shorter = np.minimum(lengths[:-1], lengths[1:])
+    added = np.abs(lengths[1:] - lengths[:-1])
+    candidates = np.flatnonzero(
+        (paragraphs[1:] == paragraphs[:-1]) & (added > 0) & (shorter >= MIN_REPEAT_CHARS)
+        & (added <= MAX_AFFIX_CHARS + 2))
+    pairs = []
+    for i in candidates.tolist():
+        first, second = stripped[i], stripped[i + 1]
+        short, long = (first, second) if len(first) < len(second) else (second, first)
+        if long.startswith(short) or long.endswith(short):
+            pairs.append(i)
+    return pairs
+
+
 def match_repeats(units: Sequence[Unit]) -> list[RepeatRule | None]:
     """The repeat rule that decides each unit, or None."""
     found: list[RepeatRule | None] = [None] * len(units)
     if len(units) < 2:
         return found
-    stripped = list(map(str.strip, map(operator.attrgetter("text"), units)))
-    lengths = np.fromiter(map(len, stripped), np.int64, len(units))
-    paragraphs = np.fromiter(map(operator.attrgetter("paragraph"), units), np.int64, len(units))
-    # Adjacent pairs of one paragraph whose lengths allow a repeat, found in one pass.
-    shorter = np.minimum(lengths[:-1], lengths[1:])
-    added = np.abs(lengths[1:] - lengths[:-1])
-    pairs = np.flatnonzero(
-        (paragraphs[1:] == paragraphs[:-1]) & (added > 0) & (shorter >= MIN_REPEAT_CHARS)
-        & (added <= MAX_AFFIX_CHARS + 2))
-    for i in pairs.tolist():
-        first, second = stripped[i], stripped[i + 1]
+    for i in _pairs(units):
+        first, second = units[i].text.strip(), units[i + 1].text.strip()
         short, long = (first, second) if len(first) < len(second) else (second, first)
-        if not (long.startswith(short) or long.endswith(short)):  # no repeat on any side
-            continue
         for rule in REPEAT_RULES:
             affix = _affix(short, long, rule.side)
             if not affix or rule.headline_only and (

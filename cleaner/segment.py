@@ -24,6 +24,11 @@ import regex
 
 from .markdown import link_target_spans
 
+try:  # the common case, one unit per line, in C (see cleaner/_fastcore.c)
+    from ._fastcore import line_units as _line_units
+except ImportError:  # built without a C compiler
+    _line_units = None
+
 #: Lines longer than this, not counting Markdown link and image targets, are split into
 #: sentence-sized units ...
 MAX_LINE_CHARS = 2000
@@ -147,11 +152,12 @@ def wrap_width(lines: list[str]) -> int | None:
     # allow no more over-long ones).
     allowed = int(WRAP_MAX_OVER_SHARE * len(lines))
     long = list(itertools.compress(lines, map(WRAP_MAX_WIDTH.__lt__, map(len, lines))))
-    if len(long) > allowed and sum(map(
-        operator.and_, map(WRAP_MAX_WIDTH.__lt__, map(len, map(str.rstrip, long))),
-        _wrappable(long),
-    )) > allowed:
-        return None
+    if len(long) > allowed:
+        # Counted until one more than allowed: a page of paragraphs stops after a few.
+        over = (line for line in long if len(line.rstrip()) > WRAP_MAX_WIDTH
+                and _wrappable([line])[0])
+        if next(itertools.islice(over, allowed, None), None) is not None:
+            return None
     wrappable = _wrappable(lines)
     lengths = [len(line.rstrip()) for line, ok in zip(lines, wrappable, strict=True) if ok]
     if len(lengths) < WRAP_MIN_LINES:
@@ -250,13 +256,18 @@ def _target_around(targets: list[tuple[int, int]], pos: int) -> tuple[int, int] 
 
 def segment(text: str) -> list[Unit]:
     """Split ``text`` into units, in document order."""
-    lines, starts, ends = _physical_lines(text)
+    if _line_units is not None:
+        lines, per_line, longest = _line_units(text, Unit)
+    else:
+        lines, starts, ends = _physical_lines(text)
+        per_line, longest = None, max(map(len, lines), default=0)
     width = wrap_width(lines)
-    longest = max(map(len, lines), default=0)
     split_long = longest > MAX_LINE_CHARS and (
         longest >= PAGE_LINE_SHARE * len(text) or _few_lines(lines))
     if width is None and not split_long:
-        return _one_per_line(lines, starts, ends)
+        return per_line if per_line is not None else _one_per_line(lines, starts, ends)
+    if per_line is not None:
+        lines, starts, ends = _physical_lines(text)
     units: list[Unit] = []
     paragraph = 0
     prev_blank = True

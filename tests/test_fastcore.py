@@ -127,9 +127,8 @@ def test_declined_texts_go_the_numpy_way(model, text):
 
 
 def numpy_only(method, *args):
-    """``method(*args)`` with the C path switched off."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fastcore, "usable", lambda model: False)
+    """``method(*args)`` with every C path switched off."""
+    with fastcore.disabled():
         return method(*args)
 
 
@@ -192,3 +191,94 @@ def test_shipped_model_on_corpus_documents(shipped):
         assert [r.label for r in got] == [r.label for r in want]
         np.testing.assert_allclose([r.probabilities for r in got],
                                    [r.probabilities for r in want], atol=1e-5)
+
+
+# ----- segmentation, repeat pairs and the decision, against their Python references ------
+
+needs_c = pytest.mark.skipif(fastcore._fastcore is None, reason="the C extension is not built")
+
+TEXT_WITH_BREAKS = st.lists(
+    st.one_of(
+        LINE,
+        st.sampled_from(["", " ", "\t", "\u200b", "\u3000 ", "\r", "\x1c", "\u2028", "\x0b"]),
+    ),
+    max_size=30,
+).flatmap(lambda lines: st.sampled_from(["\n", "\r\n", "\r"]).map(lambda nl: nl.join(lines)))
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(TEXT_WITH_BREAKS, st.text(st.characters(exclude_categories=()))))
+def test_line_units_are_the_python_segmenter_s(text):
+    from cleaner import segment as seg
+
+    lines, starts, ends = seg._physical_lines(text)
+    got_lines, got_units, longest = fastcore._fastcore.line_units(text, Unit)
+    assert got_lines == lines
+    assert got_units == seg._one_per_line(lines, starts, ends)
+    assert all(type(u) is Unit for u in got_units)
+    assert longest == max(map(len, lines), default=0)
+
+
+@needs_c
+def test_segment_takes_the_wrapped_and_long_line_paths_alike(articles):
+    from cleaner import segment as seg
+
+    wrapped = ("This is a paragraph of text that was hard wrapped by a converter at a\n"
+               "width of about seventy columns so that every line ends near the width and\n"
+               "the next line starts with a lowercase word as sentences continue on.\n\n") * 4
+    for text in [wrapped, "A sentence. " * 400, *articles.values()]:
+        with fastcore.disabled():
+            want = seg.segment(text)
+        assert seg.segment(text) == want
+
+
+REPEATED = st.lists(st.sampled_from([
+    "The council voted to close the old bridge on Friday",
+    "The council voted to close the old bridge on Friday. Photo: AFP",
+    "Politics The council voted to close the old bridge on Friday",
+    "  The council voted to close the old bridge on Friday  ",
+    "A short line", "", "Another line that is long enough to count here",
+]), max_size=20).map("\n".join)
+
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(REPEATED, TEXT_WITH_BREAKS))
+def test_repeat_pairs_are_the_reference_s(text):
+    from cleaner.repeats import MAX_AFFIX_CHARS, MIN_REPEAT_CHARS, pairs_reference
+
+    units = segment(text)
+    got = fastcore._fastcore.repeat_pairs(units, MIN_REPEAT_CHARS, MAX_AFFIX_CHARS + 2)
+    assert got == pairs_reference(units)
+
+
+@needs_c
+@settings(max_examples=400, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 2**32 - 1), st.booleans())
+def test_decide_is_the_reference_s(n, seed, coarse):
+    from cleaner.decode import decide, decide_reference
+    from cleaner.repeats import REPEAT_RULES
+
+    rng = np.random.default_rng(seed)
+    proba = rng.dirichlet(np.full(7, 0.4), size=n).astype(np.float32)
+    if coarse:  # ties, and values right at the bars
+        proba = (np.round(proba * 20) / 20).astype(np.float32)
+    rules = np.where(rng.random(n) < 0.15, rng.integers(0, 7, n), -1).tolist()
+    repeats = [None] * n
+    for i in range(n - 1):
+        if rng.random() < 0.1:
+            repeats[i] = repeats[i + 1] = REPEAT_RULES[int(rng.integers(len(REPEAT_RULES)))]
+    words = rng.integers(0, 40, n)
+    assert decide(proba, rules, repeats, words) == decide_reference(proba, rules, repeats,
+                                                                     words)
+    assert decide(proba, rules, repeats) == decide_reference(proba, rules, repeats)
+
+
+def test_decide_with_nan_probabilities_takes_the_reference():
+    from cleaner.decode import decide, decide_reference
+
+    proba = np.full((3, 7), 1 / 7, np.float32)
+    proba[1, 2] = np.nan
+    assert decide(proba, [-1] * 3, [None] * 3, [5, 5, 5]) == decide_reference(
+        proba, [-1] * 3, [None] * 3, [5, 5, 5])
