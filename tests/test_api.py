@@ -149,19 +149,23 @@ def test_model_predicts_on_one_blas_thread(page, monkeypatch):
     """Small per-document products on many BLAS threads ran 10-40x slower on a busy
     machine; the stage-2 network must run on one thread whatever the environment says."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
+    import cleaner.fastcore as fastcore
     import cleaner.model as model
 
     if not any(i["user_api"] == "blas" for i in threadpoolctl.threadpool_info()):
         pytest.skip("no BLAS library to limit")
     seen: list[int] = []
-    forward = model._forward
 
-    def spy(net, X2):
-        seen.extend(i["num_threads"] for i in threadpoolctl.threadpool_info()
-                    if i["user_api"] == "blas")
-        return forward(net, X2)
+    def spy(forward):
+        def forward_and_look(net, X2):
+            seen.extend(i["num_threads"] for i in threadpoolctl.threadpool_info()
+                        if i["user_api"] == "blas")
+            return forward(net, X2)
+        return forward_and_look
 
-    monkeypatch.setattr(model, "_forward", spy)
+    # The network runs in numpy (model) or around the C hot path (fastcore).
+    monkeypatch.setattr(model, "_forward", spy(model._forward))
+    monkeypatch.setattr(fastcore, "_forward", spy(fastcore._forward))
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
         clean(page)
         assert seen and set(seen) == {1}
