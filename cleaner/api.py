@@ -150,7 +150,8 @@ class Cleaner:
 
     def _results(self, units: Sequence[Unit], decided) -> list[LineResult]:
         labels, names, repeats, proba = decided
-        return [self._result(*args) for args in zip(units, labels, names, repeats, proba)]
+        rows = map(tuple, proba.tolist())  # (floats made in one call, not one per value)
+        return [self._result(*args) for args in zip(units, labels, names, repeats, rows)]
 
     def _decide(self, text: str, units: Sequence[Unit]):
         """Label index, line rule, repeat rule and model probabilities of every unit."""
@@ -183,9 +184,8 @@ class Cleaner:
 
     def _result(
         self, unit: Unit, label: int, rule: str | None, repeat: RepeatRule | None,
-        p: np.ndarray,
+        probabilities: tuple[float, ...],
     ) -> LineResult:
-        probabilities = tuple(float(x) for x in p)
         if rule is not None:
             return LineResult(unit, LABELS[label], self.rule_precision[rule], rule,
                               probabilities)
@@ -199,14 +199,21 @@ class Cleaner:
     def clean(self, text: str, keep: Sequence[str] | None = None) -> str:
         """The units of ``text`` whose label is in ``keep`` (default: this Cleaner's),
         in their original order and spelling, one blank line between paragraphs."""
+        return self._clean_batch([text], keep)[0]
+
+    def _clean_batch(self, texts: Sequence[str], keep: Sequence[str] | None) -> list[str]:
+        """``clean`` of each text, decided in one batch; no per-unit results are built,
+        only the labels are needed."""
         chosen = {LABEL_INDEX[label] for label in
                   (check_labels(keep) if keep is not None else self.keep)}
-        units = segment(_checked(text))
-        if not units:
-            return ""
-        # No per-unit results to build: only the labels are needed.
-        labels = self._decide(text, units)[0]
-        return join_units(text, [u for u, label in zip(units, labels) if label in chosen])
+        docs = [(text, segment(_checked(text))) for text in texts]
+        decided = iter(self._decide_many([doc for doc in docs if doc[1]]))
+        out = []
+        for text, units in docs:
+            labels = next(decided)[0] if units else []
+            out.append(join_units(text, [u for u, label in zip(units, labels)
+                                         if label in chosen]))
+        return out
 
     def clean_and_explain(
         self, text: str, keep: Sequence[str] | None = None
@@ -238,8 +245,7 @@ class Cleaner:
         texts = list(texts)
         out: list[str] = []
         for i in range(0, len(texts), BATCH_SIZE):
-            out += [cleaned for cleaned, _ in
-                    self.clean_and_explain_many(texts[i : i + BATCH_SIZE], keep)]
+            out += self._clean_batch(texts[i : i + BATCH_SIZE], keep)
         return out
 
 
