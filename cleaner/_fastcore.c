@@ -1326,6 +1326,51 @@ fail:
 }
 
 /*
+ * wrappable_lines(lines) -> bytes
+ *
+ * What segment._wrappable needs the regular expression for, per line: 0 if the line is
+ * not wrappable whatever it starts with (blank, or one word once blank characters are
+ * stripped), 1 if it is (two words, and its first character after ASCII whitespace cannot
+ * start a Markdown block: not one of #*+->|!`~ or a digit, and ASCII), 2 if
+ * segment._BLOCK_START must decide.
+ */
+static PyObject *wrappable_lines(PyObject *self, PyObject *arg)
+{
+    if (!PyList_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "lines must be a list");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(arg);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n);
+    if (!out) return NULL;
+    char *facts = PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *line = PyList_GET_ITEM(arg, i);
+        if (!PyUnicode_Check(line)) {
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "lines must be strings");
+            return NULL;
+        }
+        int kind = PyUnicode_KIND(line);
+        const void *data = PyUnicode_DATA(line);
+        Py_ssize_t L = PyUnicode_GET_LENGTH(line), a = 0, b = L;
+        while (a < L && is_blank_char(PyUnicode_READ(kind, data, a))) a++;
+        while (b > a && is_blank_char(PyUnicode_READ(kind, data, b - 1))) b--;
+        int two_words = 0;
+        for (Py_ssize_t k = a; k < b && !two_words; k++)
+            two_words = Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, k));
+        if (!two_words) { facts[i] = 0; continue; }
+        Py_ssize_t k = 0;
+        Py_UCS4 c = 0;
+        while (k < L && ((c = PyUnicode_READ(kind, data, k)) == ' ' || (c >= '\t' && c <= '\r')))
+            k++;
+        int maybe = c >= 0x80 || (c >= '0' && c <= '9') || strchr("#*+->|!`~", (int)c) != NULL;
+        facts[i] = maybe ? 2 : 1;
+    }
+    return out;
+}
+
+/*
  * repeat_pairs(units) -> list of i
  *
  * The adjacent units i, i + 1 of one paragraph that repeats.match_repeats must look at:
@@ -1601,6 +1646,7 @@ static PyMethodDef methods[] = {
     {"stage2", stage2, METH_VARARGS, "Stage-2 inputs of a document."},
     {"line_units", line_units, METH_VARARGS, "Lines and one unit per non-blank line."},
     {"repeat_pairs", repeat_pairs, METH_VARARGS, "Adjacent units that may repeat."},
+    {"wrappable_lines", wrappable_lines, METH_O, "Which lines are wrappable, or may be."},
     {"decide", decide, METH_VARARGS, "Labels of a document's units (decode.decide)."},
     {"softmax", softmax, METH_O, "Softmax of each row of a (n, 7) float32 array, in place."},
     {"own_names", own_names, METH_NOARGS, "The own dense columns this build computes."},

@@ -78,8 +78,8 @@ def _configured() -> bool:
 def disabled() -> Iterator[None]:
     """Within it, every stage takes the numpy and Python way (for measuring and testing
     that path on a machine where the extension is built). Not thread-safe."""
-    switches = [(segment, "_line_units"), (repeats, "_repeat_pairs"),
-                (decode, "_fast_decide")]
+    switches = [(segment, "_line_units"), (segment, "_wrappable_lines"),
+                (repeats, "_repeat_pairs"), (decode, "_fast_decide")]
     saved = [getattr(module, name) for module, name in switches]
     global _enabled
     _enabled = False

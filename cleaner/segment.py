@@ -26,8 +26,9 @@ from .markdown import link_target_spans
 
 try:  # the common case, one unit per line, in C (see cleaner/_fastcore.c)
     from ._fastcore import line_units as _line_units
+    from ._fastcore import wrappable_lines as _wrappable_lines
 except ImportError:  # built without a C compiler
-    _line_units = None
+    _line_units = _wrappable_lines = None
 
 #: Lines longer than this, not counting Markdown link and image targets, are split into
 #: sentence-sized units ...
@@ -137,7 +138,16 @@ def _physical_lines(text: str) -> tuple[list[str], list[int], list[int]]:
 def _wrappable(lines: list[str]) -> list[bool]:
     """Whether each line is text a wrapper could have wrapped: not blank, not a Markdown
     block start (converters leave list items, tables, images, headings unwrapped) and not
-    a single word (a word longer than the width stays whole). C-level maps only."""
+    a single word (a word longer than the width stays whole). In C the block-start pattern
+    runs only on the lines whose first character could start one."""
+    if _wrappable_lines is not None and isinstance(lines, list):
+        return [fact == 1 or (fact == 2 and not _BLOCK_START.match(line))
+                for line, fact in zip(lines, _wrappable_lines(lines))]
+    return wrappable_reference(lines)
+
+
+def wrappable_reference(lines: list[str]) -> list[bool]:
+    """``_wrappable`` in Python alone (C-level maps; the C version is tested against it)."""
     words = map(len, map(_SPLIT_ONCE, map(_STRIP_BLANK, lines)))
     return list(map(operator.and_, map((2).__eq__, words),
                     map(operator.not_, map(_BLOCK_START.match, lines))))

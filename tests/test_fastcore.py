@@ -221,6 +221,33 @@ def test_line_units_are_the_python_segmenter_s(text):
 
 
 @needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(
+    LINE,
+    st.builds(lambda lead, mark, rest: lead + mark + rest,
+              st.sampled_from(["", " ", "  ", "\t", "\u00a0", "\u3000", "\x1c", "\u200b"]),
+              st.sampled_from(["#", "## ", "* ", "- ", "+ ", "1. ", "12) ", "> ", "|", "![",
+                               "```", "~~~", "\u0663. ", "x ", "Word ", ""]),
+              LINE),
+), max_size=20))
+def test_wrappable_lines_are_the_python_test_s(lines):
+    from cleaner.segment import _wrappable, wrappable_reference
+
+    assert _wrappable(lines) == wrappable_reference(lines)
+
+
+@needs_c
+def test_a_first_character_said_not_to_start_a_block_never_does():
+    from cleaner.segment import _BLOCK_START
+
+    chars = [chr(c) for c in range(0x80)]
+    facts = fastcore._fastcore.wrappable_lines([c + "# two words" for c in chars])
+    for c, fact in zip(chars, facts):
+        if fact == 1:
+            assert not _BLOCK_START.match(c + "# two words"), repr(c)
+
+
+@needs_c
 def test_segment_takes_the_wrapped_and_long_line_paths_alike(articles):
     from cleaner import segment as seg
 
