@@ -1460,45 +1460,58 @@ static int most_probable(const float *p, double bar, unsigned skip)
 }
 
 /*
- * decide(proba, rules, repeats, rule_labels, words, constants) -> list or None
+ * decide(proba, rules, repeats, repeat_rules, rule_labels, words, constants) -> list or None
  *
- * decode.decide of one document: proba (n, 7) float32; rules int8 (label index or -1);
- * repeats int8 (index of the repeat rule, or -1); rule_labels (repeat rules, 7) int8: each
- * repeat rule's labels in its order, -1 after them; words int64; constants: (run probability,
- * bar inside, bar before, bar after, title minimum). None if a probability is NaN (numpy
- * and Python's max() disagree about those: decode.decide handles them).
+ * decode.decide of one document: proba (n, 7) float32; rules: a list of the label index of
+ * the line rule of each unit, or -1; repeats: a list of the repeat rule of each unit, or
+ * None; repeat_rules: the tuple of known repeat rules, and rule_labels (its length, 7)
+ * int8: each one's labels in its order, -1 after them; words int64; constants: (run
+ * probability, bar inside, bar before, bar after, title minimum). None if a probability
+ * is NaN (numpy and Python's max() disagree about those: decode.decide handles them) or a
+ * repeat rule is not one of repeat_rules.
  */
 static PyObject *decide(PyObject *self, PyObject *args)
 {
-    PyObject *proba_obj, *rules_obj, *repeats_obj, *allowed_obj, *words_obj;
+    PyObject *proba_obj, *rules_obj, *repeats_obj, *known, *allowed_obj, *words_obj;
     double run_p, bar_in, bar_before, bar_after, title_min;
-    if (!PyArg_ParseTuple(args, "OOOOO(ddddd)", &proba_obj, &rules_obj, &repeats_obj,
-                          &allowed_obj, &words_obj, &run_p, &bar_in, &bar_before, &bar_after,
-                          &title_min))
+    if (!PyArg_ParseTuple(args, "OO!O!O!OO(ddddd)", &proba_obj, &PyList_Type, &rules_obj,
+                          &PyList_Type, &repeats_obj, &PyTuple_Type, &known, &allowed_obj,
+                          &words_obj, &run_p, &bar_in, &bar_before, &bar_after, &title_min))
         return NULL;
-    Py_buffer pb = {0}, rb = {0}, qb = {0}, ab = {0}, wb = {0};
+    Py_buffer pb = {0}, ab = {0}, wb = {0};
     PyObject *result = NULL;
     int *labels = NULL;
     double *bars = NULL;
     uint8_t *free_unit = NULL;
+    int8_t *rule = NULL, *repeat = NULL;
     if (PyObject_GetBuffer(proba_obj, &pb, PyBUF_C_CONTIGUOUS) < 0) return NULL;
     Py_ssize_t n = pb.len / (4 * N_LABELS);
-    if (pb.len != n * 4 * N_LABELS) {
-        PyErr_SetString(PyExc_ValueError, "proba: not (n, 7) float32");
+    Py_ssize_t n_repeat_rules = PyTuple_GET_SIZE(known);
+    if (pb.len != n * 4 * N_LABELS || PyList_GET_SIZE(rules_obj) != n
+        || PyList_GET_SIZE(repeats_obj) != n || n_repeat_rules > 127) {
+        PyErr_SetString(PyExc_ValueError, "proba (n, 7) float32, rules and repeats n each");
         goto done;
     }
-    if (get_buffer(rules_obj, &rb, 1, n, 0, "rules") < 0) goto done;
-    if (get_buffer(repeats_obj, &qb, 1, n, 0, "repeats") < 0) goto done;
-    if (PyObject_GetBuffer(allowed_obj, &ab, PyBUF_C_CONTIGUOUS) < 0) goto done;
-    if (ab.len % N_LABELS) {
-        PyErr_SetString(PyExc_ValueError, "rule_labels: not (repeat rules, 7) int8");
+    if (get_buffer(allowed_obj, &ab, 1, n_repeat_rules * N_LABELS, 0, "rule_labels") < 0)
         goto done;
-    }
     if (get_buffer(words_obj, &wb, 8, n, 0, "words") < 0) goto done;
+    rule = PyMem_Malloc(2 * (n + 1));
+    if (!rule) { PyErr_NoMemory(); goto done; }
+    repeat = rule + n + 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long r = PyLong_AsLong(PyList_GET_ITEM(rules_obj, i));
+        if (r == -1 && PyErr_Occurred()) goto done;
+        rule[i] = (int8_t)(r >= 0 && r < N_LABELS ? r : -1);
+        PyObject *q = PyList_GET_ITEM(repeats_obj, i);
+        repeat[i] = -1;
+        if (q == Py_None) continue;
+        for (Py_ssize_t k = 0; k < n_repeat_rules; k++)
+            if (PyTuple_GET_ITEM(known, k) == q) repeat[i] = (int8_t)k;
+        if (repeat[i] < 0) { result = Py_None; Py_INCREF(result); goto done; }
+    }
     const float *P = pb.buf;
-    const int8_t *rule = rb.buf, *repeat = qb.buf, *allowed = ab.buf;
+    const int8_t *allowed = ab.buf;
     const int64_t *words = wb.buf;
-    Py_ssize_t n_repeat_rules = ab.len / N_LABELS;
     for (Py_ssize_t i = 0; i < n * N_LABELS; i++)
         if (isnan(P[i])) { result = Py_None; Py_INCREF(result); goto done; }
     labels = PyMem_Malloc((n + 1) * sizeof *labels);
@@ -1603,10 +1616,9 @@ static PyObject *decide(PyObject *self, PyObject *args)
     }
 done:
     if (pb.obj) PyBuffer_Release(&pb);
-    if (rb.obj) PyBuffer_Release(&rb);
-    if (qb.obj) PyBuffer_Release(&qb);
     if (ab.obj) PyBuffer_Release(&ab);
     if (wb.obj) PyBuffer_Release(&wb);
+    PyMem_Free(rule);
     PyMem_Free(labels);
     PyMem_Free(bars);
     PyMem_Free(free_unit);

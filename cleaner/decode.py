@@ -61,7 +61,6 @@ _BODY = LABEL_INDEX["body"]
 _REPEAT_LABELS = np.array(
     [[LABEL_INDEX[label] for label in rule.labels] + [-1] * (len(LABEL_INDEX) - len(rule.labels))
      for rule in REPEAT_RULES], np.int8).reshape(-1, len(LABEL_INDEX))
-_REPEAT_INDEX = {id(rule): i for i, rule in enumerate(REPEAT_RULES)}
 _CONSTANTS = (RUN_BODY_PROBABILITY, BODY_MIN_PROBABILITY, BEFORE_ARTICLE_BODY_PROBABILITY,
               AFTER_ARTICLE_BODY_PROBABILITY, TITLE_MIN_PROBABILITY)
 
@@ -75,18 +74,14 @@ def decide(
     """The label index of each unit. ``rule_labels`` holds -1 where no line rule fired;
     ``words`` counts each unit's words (None: every unit weighs the same)."""
     if (_fast_decide is not None and isinstance(proba, np.ndarray)
-            and proba.dtype == np.float32 and proba.flags.c_contiguous):
-        repeat_ids = np.full(len(rule_labels), -1, np.int8)
-        for i in itertools.compress(itertools.count(), map(operator.is_not, repeats,
-                                                            itertools.repeat(None))):
-            repeat_ids[i] = _REPEAT_INDEX.get(id(repeats[i]), -2)
-        if (repeat_ids > -2).all():  # (a rule of another set: decided below)
-            labels = _fast_decide(
-                proba, np.asarray(rule_labels, np.int8), repeat_ids, _REPEAT_LABELS,
-                np.zeros(len(rule_labels), np.int64) if words is None
-                else np.asarray(words, np.int64), _CONSTANTS)
-            if labels is not None:  # (None: a probability is NaN)
-                return labels
+            and proba.dtype == np.float32 and proba.flags.c_contiguous
+            and isinstance(rule_labels, list) and isinstance(repeats, list)):
+        labels = _fast_decide(
+            proba, rule_labels, repeats, REPEAT_RULES, _REPEAT_LABELS,
+            np.zeros(len(rule_labels), np.int64) if words is None
+            else np.asarray(words, np.int64), _CONSTANTS)
+        if labels is not None:  # (None: a NaN probability, or a repeat rule of another set)
+            return labels
     return decide_reference(proba, rule_labels, repeats, words)
 
 

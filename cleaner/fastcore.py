@@ -16,6 +16,7 @@ U+0130 or U+03A3) goes the numpy way: ``predict`` returns None for it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from operator import itemgetter
@@ -164,7 +165,7 @@ def predict(
     if not done:
         return [None] * len(docs)
     mean, scale = classifier.dense_mean_, classifier.dense_scale_
-    bounds = np.cumsum([0, *(len(x[0]) for x in done)]).tolist()
+    bounds = list(itertools.accumulate((len(x[0]) for x in done), initial=0))
     spans = list(zip(bounds, bounds[1:]))
     width = len(mean) + model._stage2_width(len(LABELS), done[0][2] is not None)
     X2 = np.empty((bounds[-1], width), np.float32)
