@@ -1459,26 +1459,49 @@ static int most_probable(const float *p, double bar, unsigned skip)
     return best == BODY ? argmax_row(p, skip | 1u << BODY) : best;
 }
 
+/* Sort unit indices by descending probability, equal ones in index order (numpy's stable
+ * argsort of the negated probabilities), by insertion into runs merged bottom-up. */
+static const double *sort_keys;
+static int by_probability(const void *a, const void *b)
+{
+    Py_ssize_t i = *(const Py_ssize_t *)a, j = *(const Py_ssize_t *)b;
+    if (sort_keys[i] != sort_keys[j]) return sort_keys[i] > sort_keys[j] ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+static void sort_by_probability(Py_ssize_t *order, Py_ssize_t n, const double *p)
+{
+    sort_keys = p; /* (the GIL is held: no other thread sorts meanwhile) */
+    qsort(order, n, sizeof *order, by_probability);
+}
+
 /*
- * decide(proba, rules, repeats, repeat_rules, rule_labels, words, constants) -> list or None
+ * decide(proba, rules, repeats, repeat_rules, rule_labels, words, calibration, constants)
+ *     -> list or None
  *
  * decode.decide of one document: proba (n, 7) float32; rules: a list of the label index of
  * the line rule of each unit, or -1; repeats: a list of the repeat rule of each unit, or
  * None; repeat_rules: the tuple of known repeat rules, and rule_labels (its length, 7)
- * int8: each one's labels in its order, -1 after them; words int64; constants: (run
- * probability, bar inside, bar before, bar after, title minimum). None if a probability
+ * int8: each one's labels in its order, -1 after them; words int64; calibration (3,
+ * knots + 1) float64: decode.BODY_CALIBRATION; constants: (run probability, bar inside,
+ * bar before, bar after, title minimum, precision weight, fewest words a unit the bars left
+ * out needs to be added). None if a probability
  * is NaN (numpy and Python's max() disagree about those: decode.decide handles them) or a
  * repeat rule is not one of repeat_rules.
  */
 static PyObject *decide(PyObject *self, PyObject *args)
 {
-    PyObject *proba_obj, *rules_obj, *repeats_obj, *known, *allowed_obj, *words_obj;
-    double run_p, bar_in, bar_before, bar_after, title_min;
-    if (!PyArg_ParseTuple(args, "OO!O!O!OO(ddddd)", &proba_obj, &PyList_Type, &rules_obj,
+    PyObject *proba_obj, *rules_obj, *repeats_obj, *known, *allowed_obj, *words_obj, *cal_obj;
+    double run_p, bar_in, bar_before, bar_after, title_min, precision_weight;
+    Py_ssize_t min_added_words;
+    if (!PyArg_ParseTuple(args, "OO!O!O!OOO(ddddddn)", &proba_obj, &PyList_Type, &rules_obj,
                           &PyList_Type, &repeats_obj, &PyTuple_Type, &known, &allowed_obj,
-                          &words_obj, &run_p, &bar_in, &bar_before, &bar_after, &title_min))
+                          &words_obj, &cal_obj, &run_p, &bar_in, &bar_before, &bar_after,
+                          &title_min, &precision_weight, &min_added_words))
         return NULL;
-    Py_buffer pb = {0}, ab = {0}, wb = {0};
+    Py_buffer pb = {0}, ab = {0}, wb = {0}, cb = {0};
+    double *p_cal = NULL;
+    Py_ssize_t *order = NULL;
     PyObject *result = NULL;
     int *labels = NULL;
     double *bars = NULL;
@@ -1495,6 +1518,13 @@ static PyObject *decide(PyObject *self, PyObject *args)
     if (get_buffer(allowed_obj, &ab, 1, n_repeat_rules * N_LABELS, 0, "rule_labels") < 0)
         goto done;
     if (get_buffer(words_obj, &wb, 8, n, 0, "words") < 0) goto done;
+    if (PyObject_GetBuffer(cal_obj, &cb, PyBUF_C_CONTIGUOUS) < 0) goto done;
+    const Py_ssize_t knots = cb.len / (3 * 8) - 1; /* 3 regions, knots + 1 values each */
+    if (knots < 1 || cb.len != 3 * 8 * (knots + 1)) {
+        PyErr_SetString(PyExc_ValueError, "calibration: not (3, knots + 1) float64");
+        goto done;
+    }
+    const double *calibration = cb.buf;
     rule = PyMem_Malloc(2 * (n + 1));
     if (!rule) { PyErr_NoMemory(); goto done; }
     repeat = rule + n + 1;
@@ -1607,6 +1637,52 @@ static PyObject *decide(PyObject *self, PyObject *args)
         /* float32 against the constant, as numpy compares a float32 with a Python float */
         if (P[best * N_LABELS + TITLE] >= (float)title_min && !body_before) labels[best] = TITLE;
     }
+    /* decode._choose_body: calibrated P(body), then the number of the likeliest free units
+     * that maximises precision_weight x expected precision + expected recall (units the
+     * bars left out need min_added_words words to be among them). */
+    if (n) {
+        p_cal = PyMem_Malloc(2 * n * sizeof *p_cal);
+        order = PyMem_Malloc(n * sizeof *order);
+        if (!p_cal || !order) { PyErr_NoMemory(); goto done; }
+        double *mass = p_cal + n;
+        double kept = 0, kept_weight = 0, total = 0;
+        Py_ssize_t n_candidates = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int region = i < start ? 0 : (i < stop ? 1 : 2);
+            double t = (double)P[i * N_LABELS + BODY] * (double)knots;
+            Py_ssize_t knot = (Py_ssize_t)t;
+            if (knot > knots - 1) knot = knots - 1;
+            double low = calibration[region * (knots + 1) + knot];
+            double high = calibration[region * (knots + 1) + knot + 1];
+            p_cal[i] = low + (high - low) * (t - (double)knot);
+            double weight = (double)words[i] + 1;
+            mass[i] = p_cal[i] * weight;
+            total += mass[i];
+            int candidate = free_unit[i] && labels[i] != TITLE
+                            && (labels[i] == BODY || weight > (double)min_added_words);
+            if (candidate) order[n_candidates++] = i;
+            else if (labels[i] == BODY) { kept += mass[i]; kept_weight += weight; }
+        }
+        if (!(total > 0)) total = 1e-9;
+        sort_by_probability(order, n_candidates, p_cal);
+        double best = -INFINITY;
+        Py_ssize_t take = 0;
+        for (Py_ssize_t k = 0; k <= n_candidates; k++) {
+            if (k) {
+                kept += mass[order[k - 1]];
+                kept_weight += (double)words[order[k - 1]] + 1;
+            }
+            double value = kept_weight > 0
+                ? precision_weight * (kept / kept_weight) + kept / total : -1.0;
+            if (value > best) { best = value; take = k; }
+        }
+        for (Py_ssize_t k = 0; k < n_candidates; k++) {
+            Py_ssize_t i = order[k];
+            if (k < take) labels[i] = BODY;
+            else if (labels[i] == BODY)
+                labels[i] = argmax_row(P + i * N_LABELS, 1u << BODY | 1u << TITLE);
+        }
+    }
     result = PyList_New(n);
     if (!result) goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -1618,6 +1694,9 @@ done:
     if (pb.obj) PyBuffer_Release(&pb);
     if (ab.obj) PyBuffer_Release(&ab);
     if (wb.obj) PyBuffer_Release(&wb);
+    if (cb.obj) PyBuffer_Release(&cb);
+    PyMem_Free(p_cal);
+    PyMem_Free(order);
     PyMem_Free(rule);
     PyMem_Free(labels);
     PyMem_Free(bars);

@@ -7,9 +7,6 @@ import pytest
 
 from cleaner import classify
 from cleaner.decode import (
-    AFTER_ARTICLE_BODY_PROBABILITY,
-    BEFORE_ARTICLE_BODY_PROBABILITY,
-    BODY_MIN_PROBABILITY,
     TITLE_MIN_PROBABILITY,
     article_run,
     decide,
@@ -123,33 +120,42 @@ def test_article_run_is_the_stretch_with_most_body_evidence():
     assert article_run(np.array([0.01, 0.2, 0.05]), [10, 10, 10]) == (1, 2)
 
 
-def test_body_bar_depends_on_where_the_unit_lies():
-    """Inside the article run body needs only BODY_MIN_PROBABILITY, before it a standfirst
-    keeps its usual bar, after it prose-like comments need far more. A line rule still
-    decides outright."""
-    share = {"boilerplate": 0.95}
-    rows = [
-        ({"body": 0.45, "boilerplate": 0.55}, 20),  # standfirst, beyond byline and buttons
-        ({"meta": 0.9}, 3), (share, 2), (share, 2), (share, 2),
-        ({"body": 0.95}, 60),
-        ({"body": BODY_MIN_PROBABILITY + 0.01, "promo": 0.7}, 10),  # in the article
-        ({"body": BODY_MIN_PROBABILITY - 0.05, "promo": 0.75}, 10),
-        ({"body": 0.45, "meta": 0.5}, 12),  # a line rule's meta
-        ({"body": 0.95}, 60),
-        ({"promo": 0.95}, 30), ({"promo": 0.95}, 30), ({"promo": 0.95}, 30),
-        ({"body": AFTER_ARTICLE_BODY_PROBABILITY - 0.05, "boilerplate": 0.4}, 40),  # comment
-        ({"body": AFTER_ARTICLE_BODY_PROBABILITY + 0.05, "boilerplate": 0.3}, 40),
-    ]
-    proba = _p(*(row for row, _ in rows))
-    words = [n for _, n in rows]
-    ruled = [-1] * len(rows)
-    ruled[8] = LABEL_INDEX["meta"]
-    assert article_run(proba[:, LABEL_INDEX["body"]], words) == (5, 10)
-    got = [LABELS[i] for i in decide(proba, ruled, [None] * len(rows), words)]
-    assert got == ["body", "meta", "boilerplate", "boilerplate", "boilerplate", "body",
-                   "body", "promo", "meta", "body", "promo", "promo", "promo",
-                   "boilerplate", "body"]
-    assert BEFORE_ARTICLE_BODY_PROBABILITY < 0.45 < AFTER_ARTICLE_BODY_PROBABILITY
+def test_calibration_reads_p_body_by_where_the_unit_lies():
+    """The same P(body) means less after the article run (comments, related stories) than
+    inside it; within a region more P(body) never means less."""
+    from cleaner.decode import calibrated_body
+
+    p = np.linspace(0, 1, 101, dtype=np.float32)
+    before, inside, after = (calibrated_body(p, start, stop) for start, stop in
+                             [(101, 101), (0, 101), (0, 0)])
+    for curve in (before, inside, after):
+        assert (np.diff(curve) >= 0).all() and 0 <= curve.min() and curve.max() <= 1
+    assert (after[40:90] < inside[40:90]).all()
+
+
+def test_a_line_rule_decides_outright():
+    proba = _p({"body": 0.95}, {"body": 0.9, "meta": 0.1}, {"body": 0.95})
+    got = decide(proba, [-1, LABEL_INDEX["meta"], -1], [None] * 3, [60, 12, 60])
+    assert [LABELS[i] for i in got] == ["body", "meta", "body"]
+
+
+def test_how_much_a_page_keeps_depends_on_how_sure_the_model_is_of_it():
+    """A doubtful line next to an article the model is sure of would cost more precision
+    than it brings recall; on a page where every line is that doubtful, the likeliest are
+    the article and are kept."""
+    doubtful = {"body": 0.45, "promo": 0.55}
+    sure = _p({"body": 0.97}, {"body": 0.97}, doubtful, {"body": 0.97})
+    got = decide(sure, [-1] * 4, [None] * 4, [80, 80, 20, 80])
+    assert [LABELS[i] for i in got] == ["body", "body", "promo", "body"]
+    unsure = _p(doubtful, doubtful, {"body": 0.5, "promo": 0.5}, doubtful)
+    got = decide(unsure, [-1] * 4, [None] * 4, [20, 20, 20, 20])
+    assert LABELS[got[2]] == "body"
+
+
+def test_a_page_keeps_some_body_when_the_model_decides_any_unit():
+    proba = _p({"boilerplate": 0.9, "body": 0.1}, {"promo": 0.8, "body": 0.2})
+    got = decide(proba, [-1, -1], [None, None], [5, 5])
+    assert "body" in [LABELS[i] for i in got]
 
 
 def test_title_pass_names_one_headline_before_the_body():
@@ -169,10 +175,10 @@ def test_title_pass_leaves_documents_that_have_a_title_or_no_candidate():
 
 
 def test_one_headline_the_other_title_units_take_their_next_label():
-    proba = _p({"title": 0.55, "body": 0.45}, {"title": 0.9},
+    proba = _p({"title": 0.55, "promo": 0.4}, {"title": 0.9},
                {"title": 0.5, "boilerplate": 0.4}, {"body": 0.9})
     got = [LABELS[i] for i in decide(proba, [-1] * 4, [None] * 4)]
-    assert got == ["body", "title", "boilerplate", "body"]
+    assert got == ["promo", "title", "boilerplate", "body"]
     # A line rule's title is not the model's to take back.
     ruled = decide(proba, [LABEL_INDEX["title"], -1, -1, -1], [None] * 4)
     assert [LABELS[i] for i in ruled] == ["title", "title", "boilerplate", "body"]

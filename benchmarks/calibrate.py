@@ -1,0 +1,158 @@
+"""Re-make decode.BODY_CALIBRATION, and measure PRECISION_WEIGHT and MIN_ADDED_WORDS, on
+training pages held out of a model trained on the rest (never on dev).
+
+    python benchmarks/calibrate.py [--train ../shared/corpus/train.jsonl.gz]
+                                   [--work DIR] [--model MODEL_A]
+
+1. Splits the training pages: a page (all its renderings) is held out when
+   crc32("<source>:<page-id>") % 3 == 0 (1,937 of 6,003 documents).
+2. Trains model A on the other pages, as ``cleaner train DIR/train-rest.jsonl.gz -o
+   DIR/model-a.npz`` does (about 15 minutes), unless --model names one.
+3. Fits the table on the held-out pages (per region against the article run, the share of
+   body words among units whose P(body) lies within half a knot of each knot, made
+   non-decreasing) and prints it for decode.py.
+4. Prints held-out shingle F1 of the decision by place alone and with the calibrated choice,
+   the table fitted on one half of the held-out pages and scored on the other (by page).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from cleaner import decode  # noqa: E402
+from cleaner.api import Cleaner, _rules_of, predict_many  # noqa: E402
+from cleaner.evaluate import gold_text  # noqa: E402
+from cleaner.labelled import read_labelled  # noqa: E402
+from cleaner.metrics import shingle_f1  # noqa: E402
+from cleaner.repeats import match_repeats  # noqa: E402
+from cleaner.segment import join_units, segment  # noqa: E402
+
+DEFAULT_TRAIN = REPO.parent / "shared" / "corpus" / "train.jsonl.gz"
+
+
+def split(train: Path, work: Path) -> tuple[Path, Path]:
+    """The training pages not held out, and those held out (JSONL, gzipped)."""
+    rest, held = work / "train-rest.jsonl.gz", work / "held-out.jsonl.gz"
+    if not held.exists():
+        with gzip.open(train, "rt", encoding="utf-8") as f, \
+                gzip.open(rest, "wt", encoding="utf-8") as a, \
+                gzip.open(held, "wt", encoding="utf-8") as b:
+            for line in f:
+                page = json.loads(line)["id"].rsplit(":", 1)[0]
+                (b if zlib.crc32(page.encode()) % 3 == 0 else a).write(line)
+    return rest, held
+
+
+def cached_predictions(model: str, held: Path) -> list[dict]:
+    """Per held-out document: its units, rule labels, repeats, probabilities, word counts
+    and per-line gold labels (with all C paths as in clean())."""
+    cleaner = Cleaner(model)
+    rows = []
+    for doc in read_labelled([str(held)]):
+        units = segment(doc.text)
+        row = {"doc": doc, "units": units, "gold": gold_text(doc)}
+        if units:
+            names, labels = _rules_of(units)
+            (proba, words), = predict_many(cleaner.model, [(doc.text, units, labels)])
+            row.update(rules=labels, repeats=match_repeats(units), proba=proba, words=words)
+        rows.append(row)
+    return rows
+
+
+def fit(rows: list[dict]) -> np.ndarray:
+    knots = decode.CALIBRATION_KNOTS
+    sums = np.zeros((3, knots + 1, 2))
+    for row in rows:
+        if not row["units"]:
+            continue
+        p = row["proba"][:, decode._BODY].astype(np.float64)
+        start, stop = decode.article_run(p, row["words"])
+        near = np.minimum(np.floor(p * knots + 0.5).astype(int), knots)
+        for i, (unit, k, w) in enumerate(zip(row["units"], near, row["words"])):
+            if unit.line != unit.last_line:  # a wrapped paragraph: no one gold label
+                continue
+            region = 0 if i < start else (1 if i < stop else 2)
+            sums[region, k] += ((w + 1) * (row["doc"].labels[unit.line] == "body"), w + 1)
+    table = np.zeros((3, knots + 1))
+    index = np.arange(knots + 1)
+    for region in range(3):
+        seen = sums[region, :, 1] > 0
+        share = sums[region, seen, 0] / sums[region, seen, 1]
+        table[region] = np.maximum.accumulate(np.interp(index, index[seen], share))
+    return table.round(4)
+
+
+def score(parts: list[tuple[list[dict], np.ndarray | None]], weight: float,
+          min_words: int) -> str:
+    """Shingle F1 over all documents of ``parts``, each part decided with its own table
+    (None: by place alone, as before the calibrated choice)."""
+    saved = decode._CALIBRATION, decode.PRECISION_WEIGHT, decode.MIN_ADDED_WORDS, \
+        decode._choose_body
+    decode.PRECISION_WEIGHT, decode.MIN_ADDED_WORDS = weight, min_words
+    pairs = []
+    try:
+        for rows, table in parts:
+            if table is None:
+                decode._choose_body = lambda *args: None
+            else:
+                decode._CALIBRATION, decode._choose_body = table, saved[3]
+            for row in rows:
+                labels = decode.decide_reference(row["proba"], row["rules"], row["repeats"],
+                                                 row["words"]) if row["units"] else []
+                kept = [u for u, label in zip(row["units"], labels) if label == decode._BODY]
+                pairs.append((row["gold"], join_units(row["doc"].text, kept)))
+    finally:
+        decode._CALIBRATION, decode.PRECISION_WEIGHT, decode.MIN_ADDED_WORDS, \
+            decode._choose_body = saved
+    s = shingle_f1(pairs)
+    return f"F1 {s.f1:.4f} (P {s.precision:.4f}, R {s.recall:.4f})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=Path, default=DEFAULT_TRAIN)
+    parser.add_argument("--work", type=Path, default=Path("calibration-work"))
+    parser.add_argument("--model", default=None, help="model A, if already trained")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    rest, held = split(args.train, args.work)
+    model = args.model
+    if model is None:
+        from cleaner.train import save, train
+
+        model = str(args.work / "model-a.npz")
+        if not os.path.exists(model):
+            print(f"training model A: cleaner train {rest} -o {model}", flush=True)
+            save(train([str(rest)]), model)
+    rows = cached_predictions(model, held)
+    print(f"{len(rows)} held-out documents, model A {model}\n")
+    table = fit(rows)
+    print("BODY_CALIBRATION = (")
+    for region in table:
+        print("    (" + ", ".join(f"{v:.4f}" for v in region) + "),")
+    print(")\n")
+    # Cross-fitted: each half of the held-out pages scored with the table of the other.
+    half = [zlib.crc32(row["doc"].group.encode()) % 2 for row in rows]
+    halves = [[row for row, h in zip(rows, half) if h == k] for k in (0, 1)]
+    crossed = [(halves[0], fit(halves[1])), (halves[1], fit(halves[0]))]
+    print(f"by place alone (the bars)           {score([(rows, None)], 0, 0)}")
+    for weight in (1.2, 1.4, 1.6):
+        for min_words in (0, decode.MIN_ADDED_WORDS):
+            print(f"weight {weight}, adding from {min_words} words  "
+                  f"{score(crossed, weight, min_words)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
