@@ -253,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(repeatable; never held out)")
     p.add_argument("--seed", type=int, metavar="N", help="random seed")
     p.add_argument("--hash-bits", type=int, metavar="N", help="bits of the feature hash")
+    p.add_argument("--distill", type=int, metavar="N",
+                   help="ship one layout network of N hidden units trained to reproduce "
+                   "the merged ones (faster prediction; e.g. 64)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
@@ -353,6 +356,10 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if not 4 <= args.hash_bits <= 28:
             raise _Usage("--hash-bits must be between 4 and 28")
         params["n_hash_bits"] = args.hash_bits
+    if args.distill is not None:
+        if args.distill < 1:
+            raise _Usage("--distill must be at least 1")
+        params["distill_hidden"] = args.distill
     if hasattr(args, "penalty"):
         if args.init is None:
             raise _Usage("--penalty needs --init (it sets how a model is updated)")

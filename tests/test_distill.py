@@ -1,0 +1,114 @@
+"""Distilled stage 2 (``LineClassifier(distill_hidden=...)``): one small network trained to
+reproduce the merged ones."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from helpers import FIXTURES_DIR, assert_no_traceback, run
+
+from cleaner import Cleaner
+from cleaner.model import LineClassifier, _distill, _softmax
+
+pytestmark = pytest.mark.usefixtures("tiny_env")
+
+
+def _synthetic():
+    rng = np.random.default_rng(0)
+    X2 = rng.random((2000, 6)).astype(np.float32)
+    y = (X2[:, 0] + X2[:, 1] > 1).astype(np.int64) * 6  # body or boilerplate
+    y[X2[:, 2] > 0.9] = 4  # and some promo
+    return X2, y
+
+
+def _logits(net, X2):
+    w1, b1, w2, b2 = net
+    return np.maximum(X2 @ w1 + b1, 0) @ w2 + b2
+
+
+def test_distilled_network_reproduces_the_merged_ones():
+    """The student's probabilities are the teacher's at the temperature (its cross-entropy
+    against them comes down to their own entropy), its labels the teacher's on nearly
+    every row, and the same data gives the same student. (On 2,000 rows one epoch is 4
+    steps of Adam, so the test takes many epochs.)"""
+    X2, y = _synthetic()
+    w = np.ones(len(y))
+    model = LineClassifier(n_nets=3, max_iter=20, random_state=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning
+        teacher = model._fit_nets(X2, y, w)
+    student = _distill(teacher, X2, w, hidden=8, temperature=2.0, random_state=7,
+                       epochs=1000)
+    assert student[0].shape == (6, 8) and student[2].shape == (8, 7)
+    assert all(part.dtype == np.float32 for part in student)
+    q = _softmax(_logits(teacher, X2) / 2.0)
+    p = _softmax(_logits(student, X2))
+    entropy = -(q * np.log(q + 1e-12)).sum(axis=1).mean()
+    cross_entropy = -(q * np.log(p + 1e-12)).sum(axis=1).mean()
+    assert cross_entropy - entropy < 0.01
+    assert (q.argmax(axis=1) == p.argmax(axis=1)).mean() > 0.9
+    again = _distill(teacher, X2, w, hidden=8, temperature=2.0, random_state=7,
+                     epochs=1000)
+    assert all(np.array_equal(a, b) for a, b in zip(student, again))
+
+
+def test_train_distilled_is_deterministic_and_its_file_predicts_the_same(capsys, tmp_path):
+    """`cleaner train --distill N` ships one network of N hidden units; trained twice, the
+    files hold the same arrays; loaded, it predicts what the fitted model does."""
+    from cleaner.labelled import read_labelled
+    from cleaner.modelfile import load_model
+    from cleaner.train import featurize_docs, train
+
+    paths = [tmp_path / "a.npz", tmp_path / "b.npz"]
+    for path in paths:
+        code, out, err = run(capsys, "train", FIXTURES_DIR, "-o", path, "--holdout", "0",
+                             "--hash-bits", "12", "--distill", "8")
+        assert code == 0, err
+        assert_no_traceback(err)
+    a, b = (load_model(str(p)) for p in paths)
+    assert a[1]["params"]["distill_hidden"] == 8
+    assert len(a[0].stages_) == 1 and a[0].stages_[0][0].shape[1] == 8
+    arrays_a, arrays_b = a[0].to_arrays(), b[0].to_arrays()
+    assert arrays_a.keys() == arrays_b.keys()
+    for name in arrays_a:
+        assert np.array_equal(arrays_a[name], arrays_b[name]), name
+    assert Cleaner(str(paths[0])).classify("Some text\n")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = train([str(FIXTURES_DIR)], holdout=0,
+                       params={"n_hash_bits": 12, "distill_hidden": 8}).model
+    X, _ = featurize_docs(list(read_labelled([str(FIXTURES_DIR)])))
+    for p, q in zip(fitted.predict_proba(X), a[0].predict_proba(X)):
+        assert np.array_equal(p, q)
+
+
+def test_a_model_file_without_distillation_parameters_loads_as_undistilled(tiny_model):
+    """Files written before distillation existed have no ``distill_*`` parameters."""
+    from cleaner.modelfile import load_model
+
+    model, meta = load_model(tiny_model)
+    params = {k: v for k, v in meta["params"].items() if not k.startswith("distill")}
+    old = LineClassifier.from_arrays(params, model.to_arrays())
+    assert old.distill_hidden is None
+    assert old.stages_[0][0].shape[1] == old.n_nets * old.hidden
+
+
+@pytest.mark.parametrize("params", [{"distill_hidden": 0}, {"distill_hidden": 2.5},
+                                    {"distill_hidden": 8, "distill_temperature": 0.0}])
+def test_bad_distillation_parameters_are_refused(params):
+    from cleaner.labelled import read_labelled
+    from cleaner.train import featurize_docs
+
+    X, y = featurize_docs(list(read_labelled([str(FIXTURES_DIR / "en-news-fullpage.tsv")])))
+    with pytest.raises(ValueError, match="distill"):
+        LineClassifier(n_hash_bits=12, **params).fit(X, y)
+
+
+def test_train_refuses_a_bad_distill_width(capsys, tmp_path):
+    code, out, err = run(capsys, "train", FIXTURES_DIR, "-o", tmp_path / "m.npz",
+                         "--distill", "0")
+    assert code == 2 and "--distill" in err
+    assert_no_traceback(err)
