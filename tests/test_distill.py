@@ -112,3 +112,23 @@ def test_train_refuses_a_bad_distill_width(capsys, tmp_path):
                          "--distill", "0")
     assert code == 2 and "--distill" in err
     assert_no_traceback(err)
+
+
+def test_a_distilled_model_adapts_to_new_labels_without_forgetting(tmp_path):
+    """The shipped model is distilled: updating it (``cleaner train --init``) must still
+    learn new labels and keep the rest, its one network held by the penalty unscaled."""
+    from test_train_eval import _accuracy, _relabelled_fixtures
+
+    from cleaner.train import featurize_docs, train
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = train([str(FIXTURES_DIR)], holdout=0,
+                     params={"n_hash_bits": 12, "distill_hidden": 8}).model
+    assert base._merged_nets() == 1.0
+    new, rest = _relabelled_fixtures(4)
+    X, y = featurize_docs(new)
+    adapted = base.adapt(X, y, groups=[d.id for d in new])
+    assert adapted.stages_[0][0].shape == base.stages_[0][0].shape
+    assert _accuracy(adapted, new) > _accuracy(base, new) + 0.1
+    assert _accuracy(adapted, rest) > _accuracy(base, rest) - 0.1
