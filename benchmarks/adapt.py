@@ -3,10 +3,12 @@ without forgetting the rest?
 
     python benchmarks/adapt.py [--sources readability,trafilatura-eval,modern-2025]
                                [--draws 3] [--labelled 20] [--max-train 1500]
+                               [--distill 64]
 
 For each held-out source:
 
-1. Train a base model on 1500 documents of the corpus train split *without* that source.
+1. Train a base model on 1500 documents of the corpus train split *without* that source,
+   its stage 2 distilled to ``--distill`` units as the shipped model's is (0: not).
 2. Score it on that source's dev documents, and on the other sources' dev documents.
 3. For each draw: label 20 documents of the held-out source — 20 distinct pages of its
    *train* split, one random rendering each, so no page is both labelled and scored —
@@ -65,6 +67,8 @@ def main() -> int:
                         help="the sources held out, one at a time (comma-separated)")
     parser.add_argument("--draws", type=int, default=3, help="random draws of the labelled")
     parser.add_argument("--labelled", type=int, default=20, help="new documents labelled")
+    parser.add_argument("--distill", type=int, default=64,
+                        help="distil the base model's stage 2 to N units (0: do not)")
     parser.add_argument("--max-train", type=int, default=1500,
                         help="documents of the other sources the base model is trained on")
     parser.add_argument("--fixed", action="store_true",
@@ -92,7 +96,8 @@ def main() -> int:
               f"of the others", flush=True)
         t = time.perf_counter()
         X, y = featurize_docs(others)
-        base = LineClassifier().fit(X, y, [d.group for d in others])
+        base = LineClassifier(distill_hidden=args.distill or None).fit(
+            X, y, [d.group for d in others])
         del X, y
         print(f"base model trained in {time.perf_counter() - t:.0f} s", flush=True)
 
