@@ -75,6 +75,10 @@ def _configured() -> bool:
     return True
 
 
+#: False inside ``disabled()``.
+_enabled = True
+
+
 @contextlib.contextmanager
 def disabled() -> Iterator[None]:
     """Within it, every stage takes the numpy and Python way (for measuring and testing
@@ -92,9 +96,6 @@ def disabled() -> Iterator[None]:
         _enabled = True
         for (module, name), value in zip(switches, saved):
             setattr(module, name, value)
-
-
-_enabled = True
 
 
 def usable(classifier: model.LineClassifier) -> bool:
@@ -118,8 +119,7 @@ def _doc_inputs(
         link_frac = np.zeros(n, np.float32)
         for i, t in enumerate(texts):
             if "](" in t:
-                t = t.strip()
-                link_frac[i] = sum(map(len, features._MD_LINK.findall(t))) / len(t)
+                link_frac[i] = features.link_share(t)
         starts = np.fromiter(map(itemgetter(1), units), np.int64, n)
         char_pos = features._visible_char_pos(
             [(text, units, ())], np.array([len(text)]), starts, np.zeros(n, np.int64),

@@ -604,6 +604,13 @@ def _word_info(word: str) -> int:
     return _crc(word) << 1 | (word in STOPWORDS)
 
 
+def link_share(text: str) -> float:
+    """The share of a unit's stripped text that Markdown links and images take (of a unit
+    holding one: "](")."""
+    stripped = text.strip()
+    return sum(map(len, _MD_LINK.findall(stripped))) / len(stripped)
+
+
 def _flag_columns(columns: dict[str, int]) -> tuple[list[int], np.ndarray]:
     """Own column indices of ``columns`` and their flags, for _set_flag_columns."""
     return [_COLUMN[name] for name in columns], np.array(list(columns.values()), np.uint16)
@@ -858,8 +865,7 @@ def featurize_many(
     at_units = lowered_starts.tolist()
     link_frac = np.zeros(n, np.float32)
     for i in np.flatnonzero(_units_holding(lowered, ("](",), at_units)).tolist():
-        t = texts[i].strip()
-        link_frac[i] = sum(map(len, _MD_LINK.findall(t))) / len(t)
+        link_frac[i] = link_share(texts[i])
     own[:, col["md_link_frac"]] = link_frac
     own[:, col["md_image"]] = _units_holding(lowered, ("![",), at_units)
     own[:, col["has_pipe"]] = _units_holding(lowered, ("|",), at_units)
