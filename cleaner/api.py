@@ -202,18 +202,20 @@ class Cleaner:
         return self._clean_batch([text], keep)[0]
 
     def _clean_batch(self, texts: Sequence[str], keep: Sequence[str] | None) -> list[str]:
-        """``clean`` of each text, decided in one batch; no per-unit results are built,
-        only the labels are needed."""
+        """``clean`` of each text, decided in one batch."""
         chosen = {LABEL_INDEX[label] for label in
                   (check_labels(keep) if keep is not None else self.keep)}
-        docs = [(text, segment(_checked(text))) for text in texts]
-        decided = iter(self._decide_many([doc for doc in docs if doc[1]]))
-        out = []
-        for text, units in docs:
-            labels = next(decided)[0] if units else []
-            out.append(join_units(text, [u for u, label in zip(units, labels)
-                                         if label in chosen]))
-        return out
+        return [join_units(text, [u for u, label in zip(units, labels) if label in chosen])
+                for text, (units, labels) in zip(texts, self.label_many(texts))]
+
+    def label_many(self, texts: Sequence[str]) -> list[tuple[list[Unit], list[int]]]:
+        """The units of each text and their label indexes (into ``LABELS``), decided in
+        one batch: what ``clean`` and the CLI's summary need, without building a
+        ``LineResult`` per unit."""
+        docs = [segment(_checked(text)) for text in texts]
+        decided = iter(self._decide_many([(text, units) for text, units in zip(texts, docs)
+                                          if units]))
+        return [(units, list(next(decided)[0]) if units else []) for units in docs]
 
     def clean_and_explain(
         self, text: str, keep: Sequence[str] | None = None

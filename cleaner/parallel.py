@@ -17,8 +17,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from .api import Cleaner, LineResult, default_model_path
-from .labels import DEFAULT_KEEP, check_labels
+from .api import Cleaner, default_model_path
+from .labels import DEFAULT_KEEP, LABEL_INDEX, LABELS, check_labels
+from .segment import Unit, join_units
 
 #: Worker threads for numpy/BLAS inside each process: one, as the processes are the
 #: parallelism (and more would make results depend on the thread count).
@@ -99,22 +100,20 @@ def cleaner_for(model_path: str) -> Cleaner:
 
 
 def summarize(
-    cleaned: str, results: Sequence[LineResult], keep: Sequence[str], units: bool
+    text: str, units: Sequence[Unit], labels: Sequence[int], keep: Sequence[str], spans: bool
 ) -> DocResult:
     """A document's cleaned text with what was kept and dropped, by label."""
-    kept: Counter[str] = Counter()
-    dropped: Counter[str] = Counter()
-    kept_chars = total_chars = 0
-    for r in results:
-        n = len(r.unit.text)
-        total_chars += n
-        if r.label in keep:
-            kept[r.label] += 1
-            kept_chars += n
-        else:
-            dropped[r.label] += 1
-    spans = [(r.unit.start, r.unit.end, r.label) for r in results] if units else None
-    return DocResult(cleaned, dict(kept), dict(dropped), kept_chars, total_chars, spans)
+    chosen = {LABEL_INDEX[label] for label in keep}
+    kept_units = [u for u, label in zip(units, labels) if label in chosen]
+    counts = Counter(labels)
+    kept = {LABELS[i]: n for i, n in counts.items() if i in chosen}
+    dropped = {LABELS[i]: n for i, n in counts.items() if i not in chosen}
+    kept_chars = sum(len(u.text) for u in kept_units)
+    total_chars = sum(len(u.text) for u in units)
+    return DocResult(
+        join_units(text, kept_units), kept, dropped, kept_chars, total_chars,
+        [(u.start, u.end, LABELS[label]) for u, label in zip(units, labels)] if spans else None,
+    )
 
 
 def clean_batch(
@@ -131,8 +130,9 @@ def clean_batch(
         cleaner = _given
     else:
         cleaner = cleaner_for(model)
-    return [summarize(cleaned, results, keep, units)
-            for cleaned, results in cleaner.clean_and_explain_many(texts, keep)]
+    keep = check_labels(keep)
+    return [summarize(text, doc_units, labels, keep, units)
+            for text, (doc_units, labels) in zip(texts, cleaner.label_many(texts))]
 
 
 def resolve_model(model: str | os.PathLike[str] | Cleaner | None) -> str | Cleaner:

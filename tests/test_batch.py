@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections import Counter
 
 import pytest
 from helpers import no_temp_files, run, write_jsonl
@@ -13,7 +14,7 @@ from cleaner.atomic import AtomicOutput
 from cleaner.batch import BatchOptions, UsageError, output_name, plan
 from cleaner.errors import CleanerError, ModelError
 from cleaner.inputs import Options
-from cleaner.parallel import Pool, clean_many
+from cleaner.parallel import Pool, clean_batch, clean_many
 from cleaner.progress import Progress, Stats, format_summary
 
 pytestmark = pytest.mark.usefixtures("tiny_env")
@@ -56,6 +57,28 @@ def test_clean_many_matches_clean(articles):
         cleaner.clean(t, keep=("body",)) for t in texts[:2]
     ]
     assert clean_many([], n_jobs=2) == []
+
+
+def test_batch_summary_agrees_with_classify(tiny_model, articles):
+    """What the CLI reports per document (counts by label, characters kept, unit spans)
+    is what ``classify`` says of the same text, and its text is ``clean``'s."""
+    given = cleaner.Cleaner(tiny_model)
+    keep = ("title", "body")
+    texts = [*articles.values(), "", "  \n\n", "One line only."]
+    results = clean_batch(given, texts, keep, units=True)
+    assert len(results) == len(texts)
+    for text, result in zip(texts, results):
+        units = given.classify(text)
+        assert result.cleaned == given.clean(text, keep=keep)
+        assert result.kept == dict(Counter(r.label for r in units if r.label in keep))
+        assert result.dropped == dict(Counter(r.label for r in units if r.label not in keep))
+        assert result.kept_chars == sum(len(r.text) for r in units if r.label in keep)
+        assert result.total_chars == sum(len(r.text) for r in units)
+        assert result.units == [(r.unit.start, r.unit.end, r.label) for r in units]
+    assert any(r.dropped for r in results) and any(r.kept for r in results)
+    assert clean_batch(given, texts[:1], keep, units=False)[0].units is None
+    with pytest.raises(ValueError, match="unknown label"):
+        clean_batch(given, texts[:1], ("nonsense",))
 
 
 def test_clean_many_model_argument(tiny_model, articles):
