@@ -215,7 +215,7 @@ class Cleaner:
         docs = [segment(_checked(text)) for text in texts]
         decided = iter(self._decide_many([(text, units) for text, units in zip(texts, docs)
                                           if units]))
-        return [(units, list(next(decided)[0]) if units else []) for units in docs]
+        return [(units, next(decided)[0] if units else []) for units in docs]
 
     def clean_and_explain(
         self, text: str, keep: Sequence[str] | None = None
