@@ -35,7 +35,6 @@ MODEL_FILE = "cleaner.npz"
 MODEL_ENV = "CLEANER_MODEL"
 #: The word that ``decided_by`` holds when the learned model labelled a unit.
 MODEL = "model"
-_RULE_INDEX = {rule.name: LABEL_INDEX[rule.label] for rule in RULES}
 _TEXT = itemgetter(0)  # a Unit's text
 
 
@@ -135,7 +134,7 @@ class Cleaner:
             self.model_path = path
         precision = self.meta.get("info", {}).get("rule_precision", {})
         self.rule_precision: dict[str, float] = {
-            name: float(precision.get(name, 1.0)) for name in _RULE_INDEX
+            rule.name: float(precision.get(rule.name, 1.0)) for rule in RULES
         }
 
     def classify(self, text: str) -> list[LineResult]:

@@ -73,12 +73,14 @@ BODY_CALIBRATION: tuple[tuple[float, ...], ...] = (
 #: body up to the number that maximises PRECISION_WEIGHT x expected precision + expected
 #: recall (with words + 1 as weights): the metric averages each over documents, so how
 #: many units a page keeps depends on how sure the model is of that page. On held-out
-#: training pages (cross-fitted) shingle F1 0.8585 -> 0.8651, flat for weights 1.3-1.6.
+#: training pages (cross-fitted, shipped model's design) shingle F1 0.8583 -> 0.8622;
+#: weights 1.2 / 1.6 gave 0.8601 / 0.8613.
 PRECISION_WEIGHT = 1.4
 #: That choice may take a unit the bars by place left out only if it has at least this
 #: many words: a shorter one moves a document's expected precision and recall by little,
 #: and on held-out pages those added were mostly menus and form fields (letting it add
-#: any unit: 0.8654, but 30% more non-body lines kept; from five words: 0.8640 and 4%).
+#: any unit: 0.8637, but, measured with the merged networks, 30% more non-body lines
+#: kept; from five words: 4%).
 MIN_ADDED_WORDS = 5
 
 _TITLE = LABEL_INDEX["title"]
