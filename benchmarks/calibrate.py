@@ -2,7 +2,8 @@
 training pages held out of a model trained on the rest (never on dev).
 
     python benchmarks/calibrate.py [--train ../shared/corpus/train.jsonl.gz]
-                                   [--work DIR] [--distill 64] [--model MODEL_A]
+                                   [--work DIR] [--distill 64 [--teacher-trees N]]
+                                   [--model MODEL_A]
 
 1. Splits the training pages: a page (all its renderings) is held out when
    crc32("<source>:<page-id>") % 3 == 0 (1,937 of 6,003 documents).
@@ -127,6 +128,8 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("calibration-work"))
     parser.add_argument("--distill", type=int, default=None, metavar="N",
                         help="train model A with a distilled stage 2 of N units")
+    parser.add_argument("--teacher-trees", type=int, default=None, metavar="N",
+                        help="with --distill: trees of N rounds join the teacher")
     parser.add_argument("--model", default=None, help="model A, if already trained")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -138,8 +141,11 @@ def main() -> int:
         model = str(args.work / "model-a.npz")
         if not os.path.exists(model):
             distill = f" --distill {args.distill}" if args.distill else ""
-            print(f"training model A: cleaner train {rest}{distill} -o {model}", flush=True)
             params = {"distill_hidden": args.distill} if args.distill else None
+            if args.teacher_trees:
+                distill += f" --teacher-trees {args.teacher_trees}"
+                params = {**(params or {}), "teacher_trees": args.teacher_trees}
+            print(f"training model A: cleaner train {rest}{distill} -o {model}", flush=True)
             save(train([str(rest)], params=params), model)
     rows = cached_predictions(model, held)
     print(f"{len(rows)} held-out documents, model A {model}\n")

@@ -256,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--distill", type=int, metavar="N",
                    help="ship one layout network of N hidden units trained to reproduce "
                    "the merged ones (faster prediction; e.g. 64)")
+    p.add_argument("--teacher-trees", type=int, metavar="N",
+                   help="with --distill: gradient-boosted trees of N rounds join the "
+                   "networks the distilled one learns from (much slower training)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
@@ -360,6 +363,10 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if args.distill < 1:
             raise _Usage("--distill must be at least 1")
         params["distill_hidden"] = args.distill
+    if args.teacher_trees is not None:
+        if args.teacher_trees < 1 or args.distill is None:
+            raise _Usage("--teacher-trees needs --distill and at least 1 round")
+        params["teacher_trees"] = args.teacher_trees
     if hasattr(args, "penalty"):
         if args.init is None:
             raise _Usage("--penalty needs --init (it sets how a model is updated)")

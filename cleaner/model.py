@@ -11,7 +11,8 @@ so it learns how stage 1 behaves on unseen pages. With ``passes=2`` a further ne
 the same kind reads stage 2's probabilities (measured: +0.003 shingle F1 for 6.6x the
 training time, so the shipped model uses one pass). With ``distill_hidden`` each pass
 ships one smaller network trained to reproduce the merged ones (knowledge distillation):
-stage 2's first layer, the largest product of prediction, shrinks with it.
+stage 2's first layer, the largest product of prediction, shrinks with it; with
+``teacher_trees`` gradient-boosted trees teach beside the networks, and never ship.
 
 Prediction needs only numpy: the fitted weights are plain arrays (see ``to_arrays``), so a
 model file never holds code and keeps working across scikit-learn releases.
@@ -113,25 +114,70 @@ DISTILL_EPOCHS = 40
 DISTILL_BATCH = 512
 DISTILL_LEARNING_RATE = 1e-3
 DISTILL_ALPHA = 1e-4
+#: The gradient-boosted trees that join the teacher with ``teacher_trees`` rounds: their
+#: learning rate, leaves per tree and L2 penalty.
+TREE_LEARNING_RATE = 0.2
+TREE_LEAVES = 63
+TREE_L2 = 1.0
+
+
+def _teacher_target(
+    teacher: tuple[np.ndarray, ...], X2: np.ndarray, temperature: float
+) -> np.ndarray:
+    """The teacher network's softmax at ``temperature`` on the rows of ``X2``."""
+    target = np.empty((X2.shape[0], teacher[2].shape[1]), np.float32)
+    for a in range(0, X2.shape[0], 65536):  # a block at a time
+        target[a : a + 65536] = _softmax(
+            (np.maximum(X2[a : a + 65536] @ teacher[0] + teacher[1], 0) @ teacher[2]
+             + teacher[3]) / np.float32(temperature))
+    return target
+
+
+def _tree_target(
+    X2: np.ndarray, target: np.ndarray, weights: np.ndarray, rounds: int,
+    temperature: float, random_state: int,
+) -> np.ndarray:
+    """Gradient-boosted trees (scikit-learn's ``HistGradientBoostingClassifier``) fitted
+    to ``target`` on the rows of ``X2``, and their softmax at ``temperature`` there, over
+    all labels. They only teach: trees cut the measures at thresholds where the networks
+    bend smoothly, and the two disagree where each alone errs."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    trees = HistGradientBoostingClassifier(
+        max_iter=rounds, learning_rate=TREE_LEARNING_RATE, max_leaf_nodes=TREE_LEAVES,
+        l2_regularization=TREE_L2, early_stopping=False, random_state=random_state)
+    trees.fit(X2, target, sample_weight=weights / max(float(weights.mean()), 1e-12))
+    logits = np.full((X2.shape[0], len(LABELS)), -30.0, np.float32)
+    for a in range(0, X2.shape[0], 65536):
+        raw = trees.decision_function(X2[a : a + 65536])
+        if raw.ndim == 1:  # two labels: one logit, of the second against the first
+            raw = np.stack([np.zeros_like(raw), raw], axis=1)
+        logits[a : a + 65536, trees.classes_] = raw
+    return _softmax(logits / np.float32(temperature))
 
 
 def _distill(
     teacher: tuple[np.ndarray, ...], X2: np.ndarray, weights: np.ndarray, hidden: int,
     temperature: float, random_state: int, epochs: int = DISTILL_EPOCHS,
 ) -> tuple[np.ndarray, ...]:
-    """A network of ``hidden`` ReLU units trained to reproduce ``teacher`` on the rows of
-    ``X2``: minimising the ``weights``-weighted cross-entropy of its softmax against the
-    teacher's softmax at ``temperature`` (``softmax(teacher logits / temperature)``), by
+    """A network of ``hidden`` ReLU units trained to reproduce the ``teacher`` network
+    on the rows of ``X2`` (see ``_distill_to``)."""
+    return _distill_to(_teacher_target(teacher, X2, temperature), X2, weights, hidden,
+                       random_state, epochs)
+
+
+def _distill_to(
+    target: np.ndarray, X2: np.ndarray, weights: np.ndarray, hidden: int,
+    random_state: int, epochs: int = DISTILL_EPOCHS,
+) -> tuple[np.ndarray, ...]:
+    """A network of ``hidden`` ReLU units trained to reproduce a teacher on the rows of
+    ``X2``: minimising the ``weights``-weighted cross-entropy of its softmax against
+    ``target``, the teacher's softmax at the distillation temperature, by
     minibatch Adam with a linearly decaying learning rate, in numpy from one seed, so the
     same data gives the same network. The student is used as it comes out, so its logits
-    are about the teacher's divided by ``temperature``: its probabilities are softer."""
+    are about the teacher's divided by the temperature: its probabilities are softer."""
     rows, n_in = X2.shape
-    k = teacher[2].shape[1]
-    target = np.empty((rows, k), np.float32)
-    for a in range(0, rows, 65536):  # the teacher's probabilities, a block at a time
-        target[a : a + 65536] = _softmax(
-            (np.maximum(X2[a : a + 65536] @ teacher[0] + teacher[1], 0) @ teacher[2]
-             + teacher[3]) / np.float32(temperature))
+    k = target.shape[1]
     unit = (weights / max(float(np.mean(weights)), 1e-12)).astype(np.float32)[:, None]
     rng = np.random.RandomState(random_state)
     # scikit-learn's initialisation for ReLU layers (Glorot, uniform).
@@ -409,6 +455,7 @@ class LineClassifier:
         random_state: int = 0,
         distill_hidden: int | None = None,
         distill_temperature: float = 2.0,
+        teacher_trees: int = 0,
     ):
         self.n_hash_bits = n_hash_bits
         self.smoothing = smoothing
@@ -423,6 +470,7 @@ class LineClassifier:
         self.random_state = random_state
         self.distill_hidden = distill_hidden
         self.distill_temperature = distill_temperature
+        self.teacher_trees = teacher_trees
 
     # scikit-learn's get_params/set_params, without requiring BaseEstimator at run time.
     def get_params(self, deep: bool = True) -> dict:
@@ -430,7 +478,8 @@ class LineClassifier:
             name: getattr(self, name)
             for name in ("n_hash_bits", "smoothing", "hidden", "n_folds", "weighting",
                          "max_iter", "passes", "n_nets", "linear_alpha", "linear_epochs",
-                         "random_state", "distill_hidden", "distill_temperature")
+                         "random_state", "distill_hidden", "distill_temperature",
+                         "teacher_trees")
         }
 
     def set_params(self, **params: object) -> LineClassifier:
@@ -506,6 +555,10 @@ class LineClassifier:
                 and self.distill_temperature > 0):
             raise ValueError("distill_hidden must be a whole number >= 1 and "
                              "distill_temperature > 0")
+        if not int(self.teacher_trees) == self.teacher_trees >= 0:
+            raise ValueError("teacher_trees must be a whole number >= 0")
+        if self.teacher_trees and self.distill_hidden is None:
+            raise ValueError("teacher_trees needs distill_hidden: the trees only teach")
         target = np.array([LABEL_INDEX[label] for labels in y for label in labels], np.int64)
         if len(np.unique(target)) < 2:
             raise ValueError("training data must hold at least two different labels")
@@ -614,12 +667,18 @@ class LineClassifier:
     def _fit_stage(self, X2: np.ndarray, target: np.ndarray, weights: np.ndarray):
         """One pass of stage 2: the merged networks of ``_fit_nets`` or, with
         ``distill_hidden``, one network of that many units distilled from them (see
-        ``_distill``): a quarter of the prediction cost at 64 units."""
+        ``_distill_to``): a quarter of the prediction cost at 64 units. With
+        ``teacher_trees``, the teacher is the mean of the networks' and gradient-boosted
+        trees' probabilities (``_tree_target``): the student ships, the trees do not."""
         net = self._fit_nets(X2, target, weights)
         if self.distill_hidden is None:
             return net
-        return _distill(net, X2, weights, self.distill_hidden, self.distill_temperature,
-                        self.random_state)
+        soft = _teacher_target(net, X2, self.distill_temperature)
+        if self.teacher_trees:
+            soft += _tree_target(X2, target, weights, int(self.teacher_trees),
+                                 self.distill_temperature, self.random_state)
+            soft /= np.float32(2)
+        return _distill_to(soft, X2, weights, int(self.distill_hidden), self.random_state)
 
     def _fit_nets(self, X2: np.ndarray, target: np.ndarray, weights: np.ndarray):
         """``n_nets`` networks from different random starts, merged into one network

@@ -10,7 +10,7 @@ import pytest
 from helpers import FIXTURES_DIR, assert_no_traceback, run
 
 from cleaner import Cleaner
-from cleaner.model import LineClassifier, _distill, _softmax
+from cleaner.model import LineClassifier, _distill, _softmax, _tree_target
 
 pytestmark = pytest.mark.usefixtures("tiny_env")
 
@@ -96,14 +96,18 @@ def test_a_model_file_without_distillation_parameters_loads_as_undistilled(tiny_
     assert old.stages_[0][0].shape[1] == old.n_nets * old.hidden
 
 
-@pytest.mark.parametrize("params", [{"distill_hidden": 0}, {"distill_hidden": 2.5},
-                                    {"distill_hidden": 8, "distill_temperature": 0.0}])
-def test_bad_distillation_parameters_are_refused(params):
+@pytest.mark.parametrize("params, match", [
+    ({"distill_hidden": 0}, "distill"), ({"distill_hidden": 2.5}, "distill"),
+    ({"distill_hidden": 8, "distill_temperature": 0.0}, "distill"),
+    ({"teacher_trees": 10}, "teacher_trees needs distill_hidden"),
+    ({"teacher_trees": -1, "distill_hidden": 8}, "teacher_trees must be"),
+])
+def test_bad_distillation_parameters_are_refused(params, match):
     from cleaner.labelled import read_labelled
     from cleaner.train import featurize_docs
 
     X, y = featurize_docs(list(read_labelled([str(FIXTURES_DIR / "en-news-fullpage.tsv")])))
-    with pytest.raises(ValueError, match="distill"):
+    with pytest.raises(ValueError, match=match):
         LineClassifier(n_hash_bits=12, **params).fit(X, y)
 
 
@@ -132,3 +136,51 @@ def test_a_distilled_model_adapts_to_new_labels_without_forgetting(tmp_path):
     assert adapted.stages_[0][0].shape == base.stages_[0][0].shape
     assert _accuracy(adapted, new) > _accuracy(base, new) + 0.1
     assert _accuracy(adapted, rest) > _accuracy(base, rest) - 0.1
+
+
+def test_trees_teach_over_all_labels():
+    """The trees' probabilities cover all seven labels (those absent from the data get
+    none), follow the threshold rule the data was made by, soften with the temperature,
+    and come out the same from the same data; with two labels too."""
+    X2, y = _synthetic()
+    w = np.ones(len(y))
+    q = _tree_target(X2, y, w, rounds=30, temperature=1.0, random_state=0)
+    assert q.shape == (len(y), 7) and q.dtype == np.float32
+    assert np.allclose(q.sum(axis=1), 1, atol=1e-5)
+    assert q[:, [1, 2, 3, 5]].max() < 1e-6  # title, caption, credit, meta: never seen
+    assert (q.argmax(axis=1) == y).mean() > 0.97
+    soft = _tree_target(X2, y, w, rounds=30, temperature=2.0, random_state=0)
+    assert soft.max(axis=1).mean() < q.max(axis=1).mean()
+    assert np.array_equal(q, _tree_target(X2, y, w, rounds=30, temperature=1.0,
+                                          random_state=0))
+    two = np.where(y == 4, 6, y)
+    q2 = _tree_target(X2, two, w, rounds=30, temperature=1.0, random_state=0)
+    assert (q2.argmax(axis=1) == two).mean() > 0.97
+    assert np.allclose(q2[:, [0, 6]].sum(axis=1), 1, atol=1e-5)
+
+
+def test_train_with_teacher_trees_ships_only_the_student(capsys, tmp_path):
+    """`--teacher-trees N` changes what the student learns, not what the file holds: the
+    same arrays as a plain distilled model, different weights, the same file twice."""
+    from cleaner.modelfile import load_model
+
+    args = ["--holdout", "0", "--hash-bits", "12", "--distill", "8"]
+    paths = [tmp_path / "plain.npz", tmp_path / "a.npz", tmp_path / "b.npz"]
+    for path, extra in zip(paths, ([], ["--teacher-trees", "10"], ["--teacher-trees", "10"])):
+        code, out, err = run(capsys, "train", FIXTURES_DIR, "-o", path, *args, *extra)
+        assert code == 0, err
+        assert_no_traceback(err)
+    (plain, _), (a, meta), (b, _) = (load_model(str(p)) for p in paths)
+    assert meta["params"]["teacher_trees"] == 10
+    arrays = [m.to_arrays() for m in (plain, a, b)]
+    assert {k: v.shape for k, v in arrays[0].items()} == {k: v.shape for k, v in arrays[1].items()}
+    assert not np.array_equal(arrays[0]["pass1_w1"], arrays[1]["pass1_w1"])
+    for name in arrays[1]:
+        assert np.array_equal(arrays[1][name], arrays[2][name]), name
+
+
+def test_train_refuses_teacher_trees_without_distill(capsys, tmp_path):
+    code, out, err = run(capsys, "train", FIXTURES_DIR, "-o", tmp_path / "m.npz",
+                         "--teacher-trees", "10")
+    assert code == 2 and "--teacher-trees" in err
+    assert_no_traceback(err)
