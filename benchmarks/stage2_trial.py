@@ -1,0 +1,127 @@
+"""Try a stage-2 learner on held-out training pages in minutes instead of a retrain.
+
+    python benchmarks/stage2_trial.py --work DIR [--trees N]
+
+Uses the split and model A of ``benchmarks/calibrate.py`` (run that first with the same
+``--work``). Stage 1 is fitted in seconds; what takes a retrain its 20 minutes is stage 2.
+So this script keeps stage 2's inputs: those of the pages model A was trained on, from
+out-of-fold stage-1 probabilities exactly as ``LineClassifier.fit`` makes them, and those
+of the held-out pages from model A's stage 1 (cached in DIR as .npy). Then it scores on
+the held-out pages, as calibrate.py does (by place alone; with the calibrated choice, the
+table cross-fitted by halves): model A's own stage 2, and with ``--trees N`` gradient-
+boosted trees of N rounds (the teacher trees of ``model.py``) and the mean of the two.
+Edit ``trials`` below to try another learner on the same inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import calibrate  # noqa: E402
+
+from cleaner.features import featurize_many, hashed  # noqa: E402
+from cleaner.labelled import read_labelled  # noqa: E402
+from cleaner.model import LineClassifier, _forward, one_thread  # noqa: E402
+from cleaner.modelfile import load_model  # noqa: E402
+from cleaner.train import featurize_docs  # noqa: E402
+
+
+class _Inputs(Exception):
+    """Carries stage 2's inputs out of ``fit`` when they are ready."""
+
+
+def training_inputs(rest: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stage-2 inputs, labels and weights of the training pages, as ``fit`` makes them."""
+    docs = list(read_labelled([str(rest)]))
+    X, y = featurize_docs(docs)
+    model = LineClassifier()
+
+    def grab(X2, target, weights):
+        raise _Inputs(X2, target, weights)
+
+    model._fit_stage = grab  # the instance's own: fit stops where stage 2 would start
+    try:
+        model.fit(X, y, [d.group for d in docs])
+    except _Inputs as ready:
+        return ready.args
+    raise AssertionError("fit never reached stage 2")
+
+
+def held_out_inputs(model_a: str, rows: list[dict]) -> np.ndarray:
+    model, _ = load_model(model_a)
+    use = [r for r in rows if r["units"]]
+    feats = featurize_many([(r["doc"].text, r["units"], r["rules"]) for r in use])
+    offsets = np.cumsum([0] + [len(f) for f in feats])
+    proba, linear = model._stage1(hashed(feats, model.n_hash_bits))
+    with one_thread():
+        return model._stage2_matrix(feats, proba, offsets, linear)
+
+
+def score(rows: list[dict], P: np.ndarray, name: str) -> None:
+    scored, at = [], 0
+    for row in rows:
+        row = dict(row)
+        if row["units"]:
+            row["proba"] = P[at:at + len(row["units"])].astype(np.float32)
+            at += len(row["units"])
+        scored.append(row)
+    half = [zlib.crc32(row["doc"].group.encode()) % 2 for row in scored]
+    halves = [[row for row, h in zip(scored, half) if h == k] for k in (0, 1)]
+    crossed = [(halves[0], calibrate.fit(halves[1])), (halves[1], calibrate.fit(halves[0]))]
+    print(f"{name:<22} by place {calibrate.score([(scored, None)], 0, 0)}\n"
+          f"{'':<22} chosen   {calibrate.score(crossed, 1.4, 5)}", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--trees", type=int, default=0, metavar="N")
+    args = parser.parse_args()
+    rest, held = args.work / "train-rest.jsonl.gz", args.work / "held-out.jsonl.gz"
+    model_a = str(args.work / "model-a.npz")
+    start = time.time()
+    cache = {name: args.work / f"stage2-{name}.npy" for name in ("X", "y", "w", "Xh")}
+    if not all(path.exists() for path in cache.values()):
+        for name, value in zip(("X", "y", "w"), training_inputs(rest)):
+            np.save(cache[name], value)
+    rows = calibrate.cached_predictions(model_a, held)
+    if not cache["Xh"].exists():
+        np.save(cache["Xh"], held_out_inputs(model_a, rows))
+    X2, y, w, X2h = (np.load(cache[name]) for name in ("X", "y", "w", "Xh"))
+    print(f"inputs: {X2.shape[0]} training units, {X2h.shape[0]} held-out, "
+          f"{X2.shape[1]} columns ({time.time() - start:.0f} s)", flush=True)
+
+    model, _ = load_model(model_a)
+    reference = _forward(model.stages_[0], X2h)
+    score(rows, reference, "model A's stage 2")
+    trials = {}
+    if args.trees:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        from cleaner.model import TREE_L2, TREE_LEARNING_RATE, TREE_LEAVES
+
+        trees = HistGradientBoostingClassifier(
+            max_iter=args.trees, learning_rate=TREE_LEARNING_RATE, max_leaf_nodes=TREE_LEAVES,
+            l2_regularization=TREE_L2, early_stopping=False, random_state=0)
+        trees.fit(X2, y, sample_weight=w / w.mean())
+        tree_p = np.zeros_like(reference)
+        tree_p[:, trees.classes_] = trees.predict_proba(X2h)
+        trials[f"trees, {args.trees} rounds"] = tree_p
+        trials["mean of the two"] = (tree_p + reference) / 2
+    for name, P in trials.items():
+        score(rows, P, name)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
