@@ -96,6 +96,14 @@ def fit(rows: list[dict]) -> np.ndarray:
     return table.round(4)
 
 
+def cross_fitted(rows: list[dict]) -> list[tuple[list[dict], np.ndarray]]:
+    """The held-out pages in two halves (by page), each with the table fitted on the
+    other: scores that never read a table fitted on the pages they score."""
+    half = [zlib.crc32(row["doc"].group.encode()) % 2 for row in rows]
+    halves = [[row for row, h in zip(rows, half) if h == k] for k in (0, 1)]
+    return [(halves[0], fit(halves[1])), (halves[1], fit(halves[0]))]
+
+
 def score(parts: list[tuple[list[dict], np.ndarray | None]], weight: float,
           min_words: int) -> str:
     """Shingle F1 over all documents of ``parts``, each part decided with its own table
@@ -154,10 +162,7 @@ def main() -> int:
     for region in table:
         print("    (" + ", ".join(f"{v:.4f}" for v in region) + "),")
     print(")\n")
-    # Cross-fitted: each half of the held-out pages scored with the table of the other.
-    half = [zlib.crc32(row["doc"].group.encode()) % 2 for row in rows]
-    halves = [[row for row, h in zip(rows, half) if h == k] for k in (0, 1)]
-    crossed = [(halves[0], fit(halves[1])), (halves[1], fit(halves[0]))]
+    crossed = cross_fitted(rows)
     print(f"by place alone (the bars)           {score([(rows, None)], 0, 0)}")
     for weight in (1.2, 1.4, 1.6):
         for min_words in (0, decode.MIN_ADDED_WORDS):

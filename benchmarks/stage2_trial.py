@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,14 @@ import calibrate  # noqa: E402
 
 from cleaner.features import featurize_many, hashed  # noqa: E402
 from cleaner.labelled import read_labelled  # noqa: E402
-from cleaner.model import LineClassifier, _forward, one_thread  # noqa: E402
+from cleaner.model import (  # noqa: E402
+    LineClassifier,
+    _fit_trees,
+    _forward,
+    _softmax,
+    _tree_logits,
+    one_thread,
+)
 from cleaner.modelfile import load_model  # noqa: E402
 from cleaner.train import featurize_docs  # noqa: E402
 
@@ -75,9 +81,7 @@ def score(rows: list[dict], P: np.ndarray, name: str) -> None:
             row["proba"] = P[at:at + len(row["units"])].astype(np.float32)
             at += len(row["units"])
         scored.append(row)
-    half = [zlib.crc32(row["doc"].group.encode()) % 2 for row in scored]
-    halves = [[row for row, h in zip(scored, half) if h == k] for k in (0, 1)]
-    crossed = [(halves[0], calibrate.fit(halves[1])), (halves[1], calibrate.fit(halves[0]))]
+    crossed = calibrate.cross_fitted(scored)
     print(f"{name:<22} by place {calibrate.score([(scored, None)], 0, 0)}\n"
           f"{'':<22} chosen   {calibrate.score(crossed, 1.4, 5)}", flush=True)
 
@@ -106,16 +110,8 @@ def main() -> int:
     score(rows, reference, "model A's stage 2")
     trials = {}
     if args.trees:
-        from sklearn.ensemble import HistGradientBoostingClassifier
-
-        from cleaner.model import TREE_L2, TREE_LEARNING_RATE, TREE_LEAVES
-
-        trees = HistGradientBoostingClassifier(
-            max_iter=args.trees, learning_rate=TREE_LEARNING_RATE, max_leaf_nodes=TREE_LEAVES,
-            l2_regularization=TREE_L2, early_stopping=False, random_state=0)
-        trees.fit(X2, y, sample_weight=w / w.mean())
-        tree_p = np.zeros_like(reference)
-        tree_p[:, trees.classes_] = trees.predict_proba(X2h)
+        trees = _fit_trees(X2, y, w, args.trees, random_state=0)
+        tree_p = _softmax(_tree_logits(trees, X2h))
         trials[f"trees, {args.trees} rounds"] = tree_p
         trials["mean of the two"] = (tree_p + reference) / 2
     for name, P in trials.items():

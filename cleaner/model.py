@@ -133,27 +133,39 @@ def _teacher_target(
     return target
 
 
-def _tree_target(
-    X2: np.ndarray, target: np.ndarray, weights: np.ndarray, rounds: int,
-    temperature: float, random_state: int,
-) -> np.ndarray:
-    """Gradient-boosted trees (scikit-learn's ``HistGradientBoostingClassifier``) fitted
-    to ``target`` on the rows of ``X2``, and their softmax at ``temperature`` there, over
-    all labels. They only teach: trees cut the measures at thresholds where the networks
-    bend smoothly, and the two disagree where each alone errs."""
+def _fit_trees(X2: np.ndarray, target: np.ndarray, weights: np.ndarray, rounds: int,
+               random_state: int):
+    """Gradient-boosted trees (scikit-learn's ``HistGradientBoostingClassifier``) of
+    ``rounds`` rounds fitted to ``target`` on the rows of ``X2``. They only teach (see
+    ``_tree_target``): trees cut the measures at thresholds where the networks bend
+    smoothly, and the two disagree where each alone errs."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     trees = HistGradientBoostingClassifier(
         max_iter=rounds, learning_rate=TREE_LEARNING_RATE, max_leaf_nodes=TREE_LEAVES,
         l2_regularization=TREE_L2, early_stopping=False, random_state=random_state)
-    trees.fit(X2, target, sample_weight=weights / max(float(weights.mean()), 1e-12))
+    return trees.fit(X2, target, sample_weight=weights / max(float(weights.mean()), 1e-12))
+
+
+def _tree_logits(trees, X2: np.ndarray) -> np.ndarray:
+    """The trees' logits on the rows of ``X2`` over all labels (-30 for those they never
+    saw)."""
     logits = np.full((X2.shape[0], len(LABELS)), -30.0, np.float32)
     for a in range(0, X2.shape[0], 65536):
         raw = trees.decision_function(X2[a : a + 65536])
         if raw.ndim == 1:  # two labels: one logit, of the second against the first
             raw = np.stack([np.zeros_like(raw), raw], axis=1)
         logits[a : a + 65536, trees.classes_] = raw
-    return _softmax(logits / np.float32(temperature))
+    return logits
+
+
+def _tree_target(
+    X2: np.ndarray, target: np.ndarray, weights: np.ndarray, rounds: int,
+    temperature: float, random_state: int,
+) -> np.ndarray:
+    """The softmax at ``temperature`` of trees fitted on the rows of ``X2``, there."""
+    trees = _fit_trees(X2, target, weights, rounds, random_state)
+    return _softmax(_tree_logits(trees, X2) / np.float32(temperature))
 
 
 def _distill(
