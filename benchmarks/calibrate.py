@@ -140,6 +140,8 @@ def main() -> int:
                         help="with --distill: trees of N rounds join the teacher")
     parser.add_argument("--model", default=None, help="model A, if already trained")
     args = parser.parse_args()
+    if args.teacher_trees and not args.distill:
+        parser.error("--teacher-trees needs --distill: the trees only teach")
     args.work.mkdir(parents=True, exist_ok=True)
     rest, held = split(args.train, args.work)
     model = args.model

@@ -63,8 +63,7 @@ def training_inputs(rest: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     raise AssertionError("fit never reached stage 2")
 
 
-def held_out_inputs(model_a: str, rows: list[dict]) -> np.ndarray:
-    model, _ = load_model(model_a)
+def held_out_inputs(model: LineClassifier, rows: list[dict]) -> np.ndarray:
     use = [r for r in rows if r["units"]]
     feats = featurize_many([(r["doc"].text, r["units"], r["rules"]) for r in use])
     offsets = np.cumsum([0] + [len(f) for f in feats])
@@ -99,13 +98,13 @@ def main() -> int:
         for name, value in zip(("X", "y", "w"), training_inputs(rest)):
             np.save(cache[name], value)
     rows = calibrate.cached_predictions(model_a, held)
+    model, _ = load_model(model_a)
     if not cache["Xh"].exists():
-        np.save(cache["Xh"], held_out_inputs(model_a, rows))
+        np.save(cache["Xh"], held_out_inputs(model, rows))
     X2, y, w, X2h = (np.load(cache[name]) for name in ("X", "y", "w", "Xh"))
     print(f"inputs: {X2.shape[0]} training units, {X2h.shape[0]} held-out, "
           f"{X2.shape[1]} columns ({time.time() - start:.0f} s)", flush=True)
 
-    model, _ = load_model(model_a)
     reference = _forward(model.stages_[0], X2h)
     score(rows, reference, "model A's stage 2")
     trials = {}
