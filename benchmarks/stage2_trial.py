@@ -1,6 +1,6 @@
 """Try a stage-2 learner on held-out training pages in minutes instead of a retrain.
 
-    python benchmarks/stage2_trial.py --work DIR [--trees N]
+    python benchmarks/stage2_trial.py --work DIR [--trees N [--students]]
 
 Uses the split and model A of ``benchmarks/calibrate.py`` (run that first with the same
 ``--work``). Stage 1 is fitted in seconds; what takes a retrain its 20 minutes is stage 2.
@@ -10,7 +10,14 @@ of the held-out pages from model A's stage 1 (cached in DIR as .npy). Then it sc
 the held-out pages, as calibrate.py does (by place alone; with the calibrated choice, the
 table cross-fitted by halves): model A's own stage 2, and with ``--trees N`` gradient-
 boosted trees of N rounds (the teacher trees of ``model.py``) and the mean of the two.
-Edit ``trials`` below to try another learner on the same inputs.
+With ``--students`` also students as ``fit`` distils them (64 units, seed 0, in about a
+minute each), from model A's stage 2 alone (a control) and from its mean with the trees,
+fitted on all training rows and out of fold by page (as ``fit`` does with
+``teacher_trees``), and the calibration table of the out-of-fold student (the one a
+model trained so would use). The networks' half of the target is model A's stage 2, not the
+four networks it was distilled from: its logits are about theirs at temperature 2, and
+retraining them would take the 20 minutes this script saves. Edit ``trials`` below to try
+another learner on the same inputs.
 """
 
 from __future__ import annotations
@@ -32,10 +39,13 @@ from cleaner.features import featurize_many, hashed  # noqa: E402
 from cleaner.labelled import read_labelled  # noqa: E402
 from cleaner.model import (  # noqa: E402
     LineClassifier,
+    _distill_to,
     _fit_trees,
+    _fold_rows,
     _forward,
     _softmax,
     _tree_logits,
+    _tree_target,
     one_thread,
 )
 from cleaner.modelfile import load_model  # noqa: E402
@@ -89,7 +99,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--trees", type=int, default=0, metavar="N")
+    parser.add_argument("--students", action="store_true",
+                        help="also distil students from model A's stage 2 and the trees")
     args = parser.parse_args()
+    if args.students and not args.trees:
+        parser.error("--students needs --trees N")
     rest, held = args.work / "train-rest.jsonl.gz", args.work / "held-out.jsonl.gz"
     model_a = str(args.work / "model-a.npz")
     start = time.time()
@@ -115,7 +129,33 @@ def main() -> int:
         trials["mean of the two"] = (tree_p + reference) / 2
     for name, P in trials.items():
         score(rows, P, name)
+    if args.students:
+        students(rows, rest, X2, y, w, X2h, model, args.trees)
     return 0
+
+
+def students(rows, rest, X2, y, w, X2h, model, rounds) -> None:
+    """Students of model A's stage 2 alone and with the trees (in-sample, out of fold)."""
+    docs = list(read_labelled([str(rest)]))
+    offsets = np.cumsum([0] + [sum(1 for label in doc.labels if label) for doc in docs])
+    folds = list(_fold_rows(offsets, [doc.group for doc in docs], model.n_folds))
+    temperature = model.distill_temperature
+    nets = _forward(model.stages_[0], X2)
+    targets = {"student of A's stage 2": lambda: nets}
+    for name, fold in (("+ trees, in-sample", None), ("+ trees, out of fold", folds)):
+        targets[name] = lambda fold=fold: (nets + _tree_target(
+            X2, y, w, rounds, temperature, model.random_state, fold)) / np.float32(2)
+    for name, target in targets.items():
+        P = _forward(_distill_to(target(), X2, w, 64, model.random_state), X2h)
+        score(rows, P, name)
+    at = 0
+    for row in rows:  # the last student's probabilities, for its calibration table
+        if row["units"]:
+            row["proba"] = P[at:at + len(row["units"])].astype(np.float32)
+            at += len(row["units"])
+    print("its BODY_CALIBRATION:")
+    for region in calibrate.fit(rows):
+        print("    (" + ", ".join(f"{v:.4f}" for v in region) + "),")
 
 
 if __name__ == "__main__":

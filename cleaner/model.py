@@ -162,10 +162,23 @@ def _tree_logits(trees, X2: np.ndarray) -> np.ndarray:
 def _tree_target(
     X2: np.ndarray, target: np.ndarray, weights: np.ndarray, rounds: int,
     temperature: float, random_state: int,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> np.ndarray:
-    """The softmax at ``temperature`` of trees fitted on the rows of ``X2``, there."""
-    trees = _fit_trees(X2, target, weights, rounds, random_state)
-    return _softmax(_tree_logits(trees, X2) / np.float32(temperature))
+    """The softmax at ``temperature`` of trees on the rows of ``X2``: with ``folds``
+    ((training rows, held-out rows) by page), each row's from trees that never saw its
+    page; without, from trees fitted on all rows. Out-of-fold, the trees teach how sure
+    they are on unseen pages: trees fitted on the rows they teach are surer than that,
+    and a student of those kept less of their gain (held-out pages: +0.0016 against
+    +0.0024 by place, ``docs/algorithm.md`` section 4)."""
+    if not folds:
+        trees = _fit_trees(X2, target, weights, rounds, random_state)
+        return _softmax(_tree_logits(trees, X2) / np.float32(temperature))
+    logits = np.empty((X2.shape[0], len(LABELS)), np.float32)
+    for rows_train, rows_test in folds:
+        trees = _fit_trees(X2[rows_train], target[rows_train], weights[rows_train], rounds,
+                           random_state)
+        logits[rows_test] = _tree_logits(trees, X2[rows_test])
+    return _softmax(logits / np.float32(temperature))
 
 
 def _distill(
@@ -619,7 +632,9 @@ class LineClassifier:
         with one_thread():
             for done in range(self.passes):
                 X2 = self._stage2_matrix(X, proba, offsets, linear)
-                self.stages_.append(self._fit_stage(X2, target, weights))
+                folds = (list(_fold_rows(offsets, groups, n_folds))
+                         if self.teacher_trees and n_folds >= 2 else None)
+                self.stages_.append(self._fit_stage(X2, target, weights, folds))
                 if done < self.passes - 1:
                     proba = (self._oof_mlp(X2, target, weights, groups, offsets, n_folds)
                              if n_folds >= 2 else _forward(self.stages_[-1], X2))
@@ -676,19 +691,21 @@ class LineClassifier:
             proba[rows_test] = _forward(net, X2[rows_test])
         return proba
 
-    def _fit_stage(self, X2: np.ndarray, target: np.ndarray, weights: np.ndarray):
+    def _fit_stage(self, X2: np.ndarray, target: np.ndarray, weights: np.ndarray,
+                   folds: Sequence[tuple[np.ndarray, np.ndarray]] | None = None):
         """One pass of stage 2: the merged networks of ``_fit_nets`` or, with
         ``distill_hidden``, one network of that many units distilled from them (see
         ``_distill_to``): a quarter of the prediction cost at 64 units. With
         ``teacher_trees``, the teacher is the mean of the networks' and gradient-boosted
-        trees' probabilities (``_tree_target``): the student ships, the trees do not."""
+        trees' probabilities (``_tree_target``, out-of-fold over ``folds`` when given):
+        the student ships, the trees do not."""
         net = self._fit_nets(X2, target, weights)
         if self.distill_hidden is None:
             return net
         soft = _teacher_target(net, X2, self.distill_temperature)
         if self.teacher_trees:
             soft += _tree_target(X2, target, weights, int(self.teacher_trees),
-                                 self.distill_temperature, self.random_state)
+                                 self.distill_temperature, self.random_state, folds)
             soft /= np.float32(2)
         return _distill_to(soft, X2, weights, int(self.distill_hidden), self.random_state)
 

@@ -10,7 +10,14 @@ import pytest
 from helpers import FIXTURES_DIR, assert_no_traceback, run
 
 from cleaner import Cleaner
-from cleaner.model import LineClassifier, _distill, _softmax, _tree_target
+from cleaner.model import (
+    LineClassifier,
+    _distill,
+    _fit_trees,
+    _softmax,
+    _tree_logits,
+    _tree_target,
+)
 
 pytestmark = pytest.mark.usefixtures("tiny_env")
 
@@ -157,6 +164,28 @@ def test_trees_teach_over_all_labels():
     q2 = _tree_target(X2, two, w, rounds=30, temperature=1.0, random_state=0)
     assert (q2.argmax(axis=1) == two).mean() > 0.97
     assert np.allclose(q2[:, [0, 6]].sum(axis=1), 1, atol=1e-5)
+
+
+def test_trees_teach_out_of_fold():
+    """With folds, each row is taught by trees that never saw it: where the labels are
+    noise, trees fitted on all rows recall them and out-of-fold trees cannot; each fold's
+    rows get exactly the probabilities of trees fitted on the other folds."""
+    rng = np.random.default_rng(1)
+    X2 = rng.random((1200, 4)).astype(np.float32)
+    y = rng.choice([0, 6], size=1200)  # no rule: what trees get right, they remember
+    w = np.ones(len(y))
+    rows = np.arange(len(y))
+    folds = [(rows[rows % 3 != k], rows[rows % 3 == k]) for k in range(3)]
+    inside = _tree_target(X2, y, w, rounds=30, temperature=1.0, random_state=0)
+    outside = _tree_target(X2, y, w, rounds=30, temperature=1.0, random_state=0,
+                           folds=folds)
+    assert (inside.argmax(axis=1) == y).mean() > 0.8
+    assert abs((outside.argmax(axis=1) == y).mean() - 0.5) < 0.06
+    train, test = folds[1]
+    trees = _fit_trees(X2[train], y[train], w[train], 30, 0)
+    assert np.allclose(outside[test], _softmax(_tree_logits(trees, X2[test])), atol=1e-6)
+    assert np.array_equal(outside, _tree_target(X2, y, w, rounds=30, temperature=1.0,
+                                                random_state=0, folds=folds))
 
 
 def test_train_with_teacher_trees_ships_only_the_student(capsys, tmp_path):
