@@ -96,6 +96,13 @@ def fit(rows: list[dict]) -> np.ndarray:
     return table.round(4)
 
 
+def format_table(table: np.ndarray) -> str:
+    """``table`` as the ``BODY_CALIBRATION`` assignment to paste into decode.py."""
+    return "\n".join(["BODY_CALIBRATION = ("]
+                     + ["    (" + ", ".join(f"{v:.4f}" for v in region) + ")," for region in table]
+                     + [")"])
+
+
 def cross_fitted(rows: list[dict]) -> list[tuple[list[dict], np.ndarray]]:
     """The held-out pages in two halves (by page), each with the table fitted on the
     other: scores that never read a table fitted on the pages they score."""
@@ -159,11 +166,7 @@ def main() -> int:
             save(train([str(rest)], params=params), model)
     rows = cached_predictions(model, held)
     print(f"{len(rows)} held-out documents, model A {model}\n")
-    table = fit(rows)
-    print("BODY_CALIBRATION = (")
-    for region in table:
-        print("    (" + ", ".join(f"{v:.4f}" for v in region) + "),")
-    print(")\n")
+    print(format_table(fit(rows)) + "\n")
     crossed = cross_fitted(rows)
     print(f"by place alone (the bars)           {score([(rows, None)], 0, 0)}")
     for weight in (1.2, 1.4, 1.6):

@@ -82,7 +82,8 @@ def held_out_inputs(model: LineClassifier, rows: list[dict]) -> np.ndarray:
         return model._stage2_matrix(feats, proba, offsets, linear)
 
 
-def score(rows: list[dict], P: np.ndarray, name: str) -> None:
+def with_proba(rows: list[dict], P: np.ndarray) -> list[dict]:
+    """Copies of ``rows`` whose probabilities are the rows of ``P``, in order."""
     scored, at = [], 0
     for row in rows:
         row = dict(row)
@@ -90,6 +91,11 @@ def score(rows: list[dict], P: np.ndarray, name: str) -> None:
             row["proba"] = P[at:at + len(row["units"])].astype(np.float32)
             at += len(row["units"])
         scored.append(row)
+    return scored
+
+
+def score(rows: list[dict], P: np.ndarray, name: str) -> None:
+    scored = with_proba(rows, P)
     crossed = calibrate.cross_fitted(scored)
     print(f"{name:<22} by place {calibrate.score([(scored, None)], 0, 0)}\n"
           f"{'':<22} chosen   {calibrate.score(crossed, 1.4, 5)}", flush=True)
@@ -148,14 +154,8 @@ def students(rows, rest, X2, y, w, X2h, model, rounds) -> None:
     for name, target in targets.items():
         P = _forward(_distill_to(target(), X2, w, 64, model.random_state), X2h)
         score(rows, P, name)
-    at = 0
-    for row in rows:  # the last student's probabilities, for its calibration table
-        if row["units"]:
-            row["proba"] = P[at:at + len(row["units"])].astype(np.float32)
-            at += len(row["units"])
-    print("its BODY_CALIBRATION:")
-    for region in calibrate.fit(rows):
-        print("    (" + ", ".join(f"{v:.4f}" for v in region) + "),")
+    print("the out-of-fold student's table:")
+    print(calibrate.format_table(calibrate.fit(with_proba(rows, P))))
 
 
 if __name__ == "__main__":

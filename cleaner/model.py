@@ -629,11 +629,11 @@ class LineClassifier:
         # One BLAS thread, as in prediction: the same model whatever the machine's cores.
         proba = oof
         self.stages_ = []
+        folds = (list(_fold_rows(offsets, groups, n_folds))
+                 if self.teacher_trees and n_folds >= 2 else None)  # the trees' folds
         with one_thread():
             for done in range(self.passes):
                 X2 = self._stage2_matrix(X, proba, offsets, linear)
-                folds = (list(_fold_rows(offsets, groups, n_folds))
-                         if self.teacher_trees and n_folds >= 2 else None)
                 self.stages_.append(self._fit_stage(X2, target, weights, folds))
                 if done < self.passes - 1:
                     proba = (self._oof_mlp(X2, target, weights, groups, offsets, n_folds)
