@@ -8,12 +8,60 @@ leaves the old file (or no file) and no temporary file behind.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from .errors import CleanerError
+
+#: Temporary files of outputs neither committed nor aborted. An interrupt can strike after
+#: an output is made and before its owner holds it (and so can abort it); the command's
+#: last word on an interrupt, ``remove_unfinished()``, deletes what is left here.
+_UNFINISHED: set[str] = set()
+
+
+@contextlib.contextmanager
+def _stop_signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait (at the OS level) until the block ends, so that a temporary
+    file is never created without being recorded in ``_UNFINISHED``."""
+    if not hasattr(signal, "pthread_sigmask") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def temporary_file(directory: str) -> tuple[int, str]:
+    """A new ``.cleaner-*.tmp`` file in ``directory`` (its descriptor and path), recorded
+    as unfinished until ``finished(path)``."""
+    with _stop_signals_held():
+        fd, tmp = tempfile.mkstemp(prefix=".cleaner-", suffix=".tmp", dir=directory)
+        _UNFINISHED.add(tmp)
+    return fd, tmp
+
+
+def finished(tmp: str) -> None:
+    """``tmp`` was renamed into place or deleted."""
+    _UNFINISHED.discard(tmp)
+
+
+def remove_unfinished() -> None:
+    """Delete the temporary file of every output neither committed nor aborted."""
+    for tmp in list(_UNFINISHED):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        _UNFINISHED.discard(tmp)
 
 
 class AtomicOutput:
@@ -25,7 +73,7 @@ class AtomicOutput:
         self.path = path
         directory = os.path.dirname(os.path.abspath(path))
         try:
-            fd, self.tmp = tempfile.mkstemp(prefix=".cleaner-", suffix=".tmp", dir=directory)
+            fd, self.tmp = temporary_file(directory)
         except OSError as e:
             raise CleanerError(f"cannot create output file ({e.strerror or e})", path) from None
         raw: BinaryIO | None = None
@@ -46,6 +94,7 @@ class AtomicOutput:
             except OSError:
                 pass
             os.unlink(self.tmp)
+            finished(self.tmp)
             raise
         self.closed = False
 
@@ -74,6 +123,7 @@ class AtomicOutput:
                 mode = 0o666 & ~umask
             os.chmod(self.tmp, mode)
             os.replace(self.tmp, self.path)
+            finished(self.tmp)
         except OSError as e:
             self.abort()
             raise CleanerError(f"cannot write file ({e.strerror or e})", self.path) from None
@@ -96,3 +146,4 @@ class AtomicOutput:
             os.unlink(self.tmp)
         except OSError:
             pass
+        finished(self.tmp)

@@ -24,6 +24,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 
+from .atomic import remove_unfinished
 from .errors import CleanerError
 from .labels import DEFAULT_KEEP, LABELS, check_labels
 
@@ -436,6 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cleaner: {e}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt as e:
+        remove_unfinished()  # an output made and not yet held by its owner when it struck
         what = "terminated" if isinstance(e, _Terminated) else "interrupted"
         print(f"cleaner: {what}; no partial output file was left", file=sys.stderr)
         return EXIT_TERMINATED if isinstance(e, _Terminated) else EXIT_INTERRUPTED

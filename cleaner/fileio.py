@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 import zlib
 
+from .atomic import finished, temporary_file
 from .errors import CleanerError
 
 
@@ -57,7 +57,7 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never
     a partial one; on failure nothing is left behind."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".cleaner-", suffix=".tmp", dir=directory)
+    fd, tmp = temporary_file(directory)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -73,11 +73,13 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
+        finished(tmp)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        finished(tmp)
         raise
 
 

@@ -458,3 +458,26 @@ def test_full_disk_on_stdout(tmp_path, articles, argv):
     assert proc.returncode == 1, err
     assert "No space left on device" in err
     assert_no_traceback(err)
+
+
+def test_an_interrupt_as_an_output_file_is_made_leaves_no_temporary_file(
+        capsys, tmp_path, articles, monkeypatch):
+    """Ctrl-C (or SIGTERM) that strikes after an output's temporary file is made and
+    before the code writing it holds it (CI once caught SIGTERM there): still exit status
+    130, the one line, and no temporary file."""
+    from cleaner import batch
+
+    made = batch.AtomicOutput
+
+    def made_then_interrupted(*args, **kwargs):
+        made(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "AtomicOutput", made_then_interrupted)
+    src = tmp_path / "in"
+    src.mkdir()
+    write_jsonl(src / "z.jsonl", [{"text": articles["en-news-fullpage"]}])
+    code, _, err = run(capsys, "clean", str(src), "--out-dir", str(tmp_path / "out"))
+    assert code == 130
+    assert err.strip() == "cleaner: interrupted; no partial output file was left"
+    assert no_temp_files(tmp_path)
