@@ -1,6 +1,6 @@
 """Try a stage-2 learner on held-out training pages in minutes instead of a retrain.
 
-    python benchmarks/stage2_trial.py --work DIR [--trees N [--students]]
+    python benchmarks/stage2_trial.py --work DIR [--trees N [--students]] [--sequence]
 
 Uses the split and model A of ``benchmarks/calibrate.py`` (run that first with the same
 ``--work``). Stage 1 is fitted in seconds; what takes a retrain its 20 minutes is stage 2.
@@ -16,8 +16,10 @@ fitted on all training rows and out of fold by page (as ``fit`` does with
 ``teacher_trees``), and the calibration table of the out-of-fold student (the one a
 model trained so would use). The networks' half of the target is model A's stage 2, not the
 four networks it was distilled from: its logits are about theirs at temperature 2, and
-retraining them would take the 20 minutes this script saves. Edit ``trials`` below to try
-another learner on the same inputs.
+retraining them would take the 20 minutes this script saves. With ``--sequence`` also the
+bidirectional GRU of ``cleaner/sequence.py`` (fitted on the training pages' inputs, on
+hard labels) and the mean of its probabilities and model A's stage 2.
+Edit ``trials`` below to try another learner on the same inputs.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ import calibrate  # noqa: E402
 from cleaner.features import featurize_many, hashed  # noqa: E402
 from cleaner.labelled import read_labelled  # noqa: E402
 from cleaner.model import (  # noqa: E402
+    SEQUENCE_EPOCHS,
+    SEQUENCE_HIDDEN_PER_UNIT,
     LineClassifier,
     _distill_to,
     _fit_trees,
@@ -49,6 +53,7 @@ from cleaner.model import (  # noqa: E402
     one_thread,
 )
 from cleaner.modelfile import load_model  # noqa: E402
+from cleaner.sequence import SequenceNet  # noqa: E402
 from cleaner.train import featurize_docs  # noqa: E402
 
 
@@ -107,6 +112,12 @@ def main() -> int:
     parser.add_argument("--trees", type=int, default=0, metavar="N")
     parser.add_argument("--students", action="store_true",
                         help="also distil students from model A's stage 2 and the trees")
+    parser.add_argument("--sequence", action="store_true",
+                        help="also fit the bidirectional GRU over each page's units")
+    parser.add_argument("--epochs", type=int, default=SEQUENCE_EPOCHS, help="the GRU's passes")
+    parser.add_argument("--recurrent", type=int, default=32, help="the GRU's units each way")
+    parser.add_argument("--hidden", type=int, default=None,
+                        help="the GRU network's input layer (default: as cleaner train's)")
     args = parser.parse_args()
     if args.students and not args.trees:
         parser.error("--students needs --trees N")
@@ -133,8 +144,24 @@ def main() -> int:
         tree_p = _softmax(_tree_logits(trees, X2h))
         trials[f"trees, {args.trees} rounds"] = tree_p
         trials["mean of the two"] = (tree_p + reference) / 2
+    if args.sequence:
+        lengths = [sum(1 for label in doc.labels if label)
+                   for doc in read_labelled([str(rest)])]
+        held_lengths = [len(row["units"]) for row in rows if row["units"]]
+        started = time.time()
+        hidden = args.hidden or SEQUENCE_HIDDEN_PER_UNIT * args.recurrent
+        net = SequenceNet(hidden=hidden, recurrent=args.recurrent, epochs=args.epochs,
+                          ).fit(X2, y, lengths, w, n_labels=reference.shape[1])
+        print(f"GRU fitted in {time.time() - started:.0f} s, loss by pass "
+              f"{' '.join(f'{x:.3f}' for x in net.loss_curve_)}", flush=True)
+        sequence_p = net.predict_proba(X2h, held_lengths)
+        trials["bidirectional GRU"] = sequence_p
+        trials["mean of GRU and A"] = (sequence_p + reference) / 2
     for name, P in trials.items():
         score(rows, P, name)
+    if args.sequence:
+        print("the mean's table (a model trained with --sequence reads its probabilities):")
+        print(calibrate.format_table(calibrate.fit(with_proba(rows, trials["mean of GRU and A"]))))
     if args.students:
         students(rows, rest, X2, y, w, X2h, model, args.trees)
     return 0

@@ -1719,6 +1719,92 @@ static PyObject *softmax(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* tanh by linear interpolation in a table of TANH_STEPS points per unit over
+ * [-TANH_RANGE, TANH_RANGE] (error under 2e-6; beyond the range tanh is 1 to within 3e-8).
+ * libm's tanhf cost a GRU 190 calls per unit, more than all its products. */
+#define TANH_RANGE 9
+#define TANH_STEPS 256
+#define TANH_SIZE (2 * TANH_RANGE * TANH_STEPS + 2)
+static float tanh_table[TANH_SIZE];
+
+static void tanh_init(void)
+{
+    for (int i = 0; i < TANH_SIZE; i++)
+        tanh_table[i] = (float)tanh((double)i / TANH_STEPS - TANH_RANGE);
+}
+
+static inline float fast_tanh(float x)
+{
+    const float u = (x + (float)TANH_RANGE) * (float)TANH_STEPS;
+    if (!(u > 0.0f)) return u <= 0.0f ? -1.0f : x; /* NaN stays NaN */
+    if (u >= (float)(2 * TANH_RANGE * TANH_STEPS)) return 1.0f;
+    const int i = (int)u;
+    const float f = u - (float)i;
+    return tanh_table[i] + f * (tanh_table[i + 1] - tanh_table[i]);
+}
+
+/* gru(a, w_h, b_h, out, reverse): sequence.gru_forward for one document (a batch of
+ * one): the states of a GRU over its input projections a (n, 3G) float32, x @ w_x + b_x,
+ * with recurrent weights w_h (G, 3G) and b_h (3G), into out (n, G); from the last unit
+ * to the first if reverse. Gates in the order reset, update, new (PyTorch's). */
+static PyObject *gru(PyObject *self, PyObject *args)
+{
+    PyObject *a_obj, *w_obj, *b_obj, *out_obj;
+    int reverse;
+    Py_buffer ab = {0}, wb = {0}, bb = {0}, ob = {0};
+    PyObject *result = NULL;
+    float *h = NULL;
+    if (!PyArg_ParseTuple(args, "OOOOp", &a_obj, &w_obj, &b_obj, &out_obj, &reverse))
+        return NULL;
+    if (PyObject_GetBuffer(b_obj, &bb, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    const Py_ssize_t g = bb.len / (3 * 4);
+    if (g < 1 || bb.len != 3 * 4 * g) {
+        PyErr_SetString(PyExc_ValueError, "b_h: not (3G,) float32");
+        goto done;
+    }
+    if (PyObject_GetBuffer(out_obj, &ob, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) goto done;
+    const Py_ssize_t n = ob.len / (4 * g);
+    if (ob.len != 4 * g * n) {
+        PyErr_SetString(PyExc_ValueError, "out: not (n, G) float32");
+        goto done;
+    }
+    if (get_buffer(a_obj, &ab, 4, n * 3 * g, 0, "a") < 0) goto done;
+    if (get_buffer(w_obj, &wb, 4, g * 3 * g, 0, "w_h") < 0) goto done;
+    h = PyMem_Malloc(4 * g * sizeof *h);
+    if (!h) { PyErr_NoMemory(); goto done; }
+    float *rec = h + g;
+    const float *A = ab.buf, *W = wb.buf, *B = bb.buf;
+    float *out = ob.buf;
+    for (Py_ssize_t j = 0; j < g; j++) h[j] = 0.0f;
+    for (Py_ssize_t step = 0; step < n; step++) {
+        const Py_ssize_t t = reverse ? n - 1 - step : step;
+        for (Py_ssize_t k = 0; k < 3 * g; k++) rec[k] = B[k];
+        for (Py_ssize_t j = 0; j < g; j++) {
+            const float hj = h[j];
+            const float *row = W + j * 3 * g;
+            for (Py_ssize_t k = 0; k < 3 * g; k++) rec[k] += hj * row[k];
+        }
+        const float *a = A + t * 3 * g;
+        float *o = out + t * g;
+        for (Py_ssize_t j = 0; j < g; j++) {
+            const float r = 0.5f * (fast_tanh(0.5f * (a[j] + rec[j])) + 1.0f);
+            const float z = 0.5f * (fast_tanh(0.5f * (a[g + j] + rec[g + j])) + 1.0f);
+            const float nn = fast_tanh(a[2 * g + j] + r * rec[2 * g + j]);
+            o[j] = nn + z * (h[j] - nn);
+        }
+        for (Py_ssize_t j = 0; j < g; j++) h[j] = o[j];
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    if (ab.obj) PyBuffer_Release(&ab);
+    if (wb.obj) PyBuffer_Release(&wb);
+    if (bb.obj) PyBuffer_Release(&bb);
+    if (ob.obj) PyBuffer_Release(&ob);
+    PyMem_Free(h);
+    return result;
+}
+
 static PyObject *own_names(PyObject *self, PyObject *unused)
 {
     PyObject *names = PyTuple_New(N_OWN);
@@ -1740,6 +1826,7 @@ static PyMethodDef methods[] = {
     {"wrappable_lines", wrappable_lines, METH_O, "Which lines are wrappable, or may be."},
     {"decide", decide, METH_VARARGS, "Labels of a document's units (decode.decide)."},
     {"softmax", softmax, METH_O, "Softmax of each row of a (n, 7) float32 array, in place."},
+    {"gru", gru, METH_VARARGS, "States of a GRU over one document (sequence.gru_forward)."},
     {"own_names", own_names, METH_NOARGS, "The own dense columns this build computes."},
     {NULL, NULL, 0, NULL},
 };
@@ -1754,6 +1841,7 @@ PyMODINIT_FUNC PyInit__fastcore(void)
 {
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
+    tanh_init();
     if (PyModule_AddIntConstant(m, "N_DENSE", N_DENSE) < 0
         || PyModule_AddIntConstant(m, "STAGE2_WIDTH", STAGE2_WIDTH) < 0
         || PyModule_AddIntConstant(m, "LINEAR_WIDTH", LINEAR_WIDTH) < 0

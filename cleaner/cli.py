@@ -260,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--teacher-trees", type=int, metavar="N",
                    help="with --distill: gradient-boosted trees of N rounds join the "
                    "networks the distilled one learns from (much slower training)")
+    p.add_argument("--sequence", type=int, metavar="G",
+                   help="also train a bidirectional GRU of G units each way over each "
+                   "page's units, averaged with the layout network (e.g. 32)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
@@ -368,6 +371,10 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if args.teacher_trees < 1 or args.distill is None:
             raise _Usage("--teacher-trees needs --distill and at least 1 round")
         params["teacher_trees"] = args.teacher_trees
+    if args.sequence is not None:
+        if args.sequence < 1:
+            raise _Usage("--sequence must be at least 1")
+        params["sequence"] = args.sequence
     if hasattr(args, "penalty"):
         if args.init is None:
             raise _Usage("--penalty needs --init (it sets how a model is updated)")

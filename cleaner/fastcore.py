@@ -28,6 +28,7 @@ from .blas import one_thread
 from .labels import LABELS
 from .markdown import mask_link_targets
 from .segment import Unit
+from .sequence import SequenceNet
 from .stopwords import STOPWORDS
 
 try:
@@ -101,7 +102,8 @@ def disabled() -> Iterator[None]:
 def usable(classifier: model.LineClassifier) -> bool:
     """Whether ``predict`` can serve this model."""
     return (_enabled and _configured() and classifier.stages_ is not None
-            and len(classifier.dense_mean_) == len(features.DENSE_NAMES))
+            and len(classifier.dense_mean_) == len(features.DENSE_NAMES)
+            and (getattr(classifier, "sequence_", None) is None or hasattr(_fastcore, "gru")))
 
 
 def _doc_inputs(
@@ -153,6 +155,31 @@ def _forward(net: tuple[np.ndarray, ...], X2: np.ndarray) -> np.ndarray:
     return z
 
 
+def _sequence_proba(net: SequenceNet, X2: np.ndarray,
+                    spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """``SequenceNet.predict_proba`` with each document's recurrences in C: the products
+    run once over all documents, the steps of a GRU one document at a time."""
+    h = X2 @ net.w_in_
+    h += net.b_in_
+    np.maximum(h, 0, out=h)
+    g, width = net.recurrent, h.shape[1]
+    states = []
+    for w_x, b_x, w_h, b_h, reverse in ((net.fw_x_, net.fw_bx_, net.fw_h_, net.fw_bh_, False),
+                                        (net.bw_x_, net.bw_bx_, net.bw_h_, net.bw_bh_, True)):
+        a = h @ w_x
+        a += b_x
+        out = np.empty((len(h), g), np.float32)
+        for start, stop in spans:
+            _fastcore.gru(a[start:stop], w_h, b_h, out[start:stop], reverse)
+        states.append(out)
+    z = h @ net.w_out_[:width]
+    z += states[0] @ net.w_out_[width:width + g]
+    z += states[1] @ net.w_out_[width + g:]
+    z += net.b_out_
+    _fastcore.softmax(z)
+    return z
+
+
 def predict(
     classifier: model.LineClassifier,
     docs: Sequence[tuple[str, Sequence[Unit], Sequence[int]]],
@@ -176,5 +203,8 @@ def predict(
                 _fastcore.stage2(dense, proba, linear, n_pass == 0, mean, scale, X2[a:b])
             out = _forward(net, X2)
             probas = [out[a:b] for a, b in spans]
+        if classifier.sequence_ is not None:  # probas are views of out
+            out += _sequence_proba(classifier.sequence_, X2, spans)
+            out /= np.float32(2)
     results = iter(zip(probas, (x[3] for x in done)))
     return [None if x is None else next(results) for x in inputs]

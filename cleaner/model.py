@@ -12,7 +12,9 @@ the same kind reads stage 2's probabilities (measured: +0.003 shingle F1 for 6.6
 training time, so the shipped model uses one pass). With ``distill_hidden`` each pass
 ships one smaller network trained to reproduce the merged ones (knowledge distillation):
 stage 2's first layer, the largest product of prediction, shrinks with it; with
-``teacher_trees`` gradient-boosted trees teach beside the networks, and never ship.
+``teacher_trees`` gradient-boosted trees teach beside the networks, and never ship. With
+``sequence`` a bidirectional GRU over the page's units (``sequence.SequenceNet``) reads
+the last pass's inputs too, and its probabilities are averaged with the pass's.
 
 Prediction needs only numpy: the fitted weights are plain arrays (see ``to_arrays``), so a
 model file never holds code and keeps working across scikit-learn releases.
@@ -26,9 +28,11 @@ from functools import cache, lru_cache
 import numpy as np
 import scipy.sparse as sp
 
+from .adam import Adam
 from .blas import one_thread
 from .features import DENSE_NAMES, DocFeatures, hashed, window_mean, window_sum
 from .labels import LABEL_INDEX, LABELS
+from .sequence import SequenceNet
 
 #: Offsets of the neighbours whose stage-1 probabilities stage 2 sees.
 STAGE2_NEIGHBOURS = (-3, -2, -1, 1, 2, 3)
@@ -106,6 +110,13 @@ def _forward(net: tuple[np.ndarray, ...], X2: np.ndarray) -> np.ndarray:
     w1, b1, w2, b2 = net
     return _softmax(np.maximum(X2 @ w1 + b1, 0) @ w2 + b2)
 
+
+#: The recurrent network beside stage 2 (``LineClassifier(sequence=G)``, G recurrent
+#: units each way; ``cleaner/sequence.py``): its first layer's width per recurrent unit
+#: (64 for G = 32 and 32 for G = 16, the two shapes measured) and its passes over the
+#: training pages. Its probabilities and stage 2's are averaged.
+SEQUENCE_HIDDEN_PER_UNIT = 2
+SEQUENCE_EPOCHS = 15
 
 #: Distilling stage 2 (``LineClassifier(distill_hidden=...)``): passes of minibatch Adam
 #: over the training units, their size, the learning rate (decayed linearly to 0 over the
@@ -210,12 +221,8 @@ def _distill_to(
     bound = np.sqrt(6.0 / (hidden + k))
     w2 = rng.uniform(-bound, bound, (hidden, k)).astype(np.float32)
     b2 = rng.uniform(-bound, bound, k).astype(np.float32)
-    params = [w1, b1, w2, b2]
-    first = [np.zeros_like(q) for q in params]
-    second = [np.zeros_like(q) for q in params]
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    steps = epochs * -(-rows // DISTILL_BATCH)
-    step = 0
+    adam = Adam([w1, b1, w2, b2], DISTILL_LEARNING_RATE,
+                epochs * -(-rows // DISTILL_BATCH))
     for _ in range(epochs):
         order = rng.permutation(rows)
         for a in range(0, rows, DISTILL_BATCH):
@@ -229,17 +236,8 @@ def _distill_to(
             dz *= unit[idx] / np.float32(len(idx))
             dh = (dz @ w2.T) * (pre > 0)
             decay = np.float32(DISTILL_ALPHA / len(idx))
-            grads = (x.T @ dh + decay * w1, dh.sum(axis=0), h.T @ dz + decay * w2,
-                     dz.sum(axis=0))
-            step += 1
-            rate = np.float32(DISTILL_LEARNING_RATE * (1.0 - (step - 1) / steps)
-                              * np.sqrt(1.0 - beta2**step) / (1.0 - beta1**step))
-            for q, g, m, v in zip(params, grads, first, second):
-                m *= np.float32(beta1)
-                m += np.float32(1.0 - beta1) * g
-                v *= np.float32(beta2)
-                v += np.float32(1.0 - beta2) * g * g
-                q -= rate * m / (np.sqrt(v) + np.float32(eps))
+            adam.step((x.T @ dh + decay * w1, dh.sum(axis=0), h.T @ dz + decay * w2,
+                       dz.sum(axis=0)))
     return w1, b1, w2, b2
 
 
@@ -463,6 +461,9 @@ class LineClassifier:
     ``DocFeatures`` (one per document) and ``y`` a sequence of per-unit label lists.
     """
 
+    #: The recurrent network averaged with stage 2 (``sequence``), or None.
+    sequence_: SequenceNet | None = None
+
     def __init__(
         self,
         n_hash_bits: int = 18,
@@ -479,6 +480,7 @@ class LineClassifier:
         distill_hidden: int | None = None,
         distill_temperature: float = 2.0,
         teacher_trees: int = 0,
+        sequence: int = 0,
     ):
         self.n_hash_bits = n_hash_bits
         self.smoothing = smoothing
@@ -494,6 +496,7 @@ class LineClassifier:
         self.distill_hidden = distill_hidden
         self.distill_temperature = distill_temperature
         self.teacher_trees = teacher_trees
+        self.sequence = sequence
 
     # scikit-learn's get_params/set_params, without requiring BaseEstimator at run time.
     def get_params(self, deep: bool = True) -> dict:
@@ -502,7 +505,7 @@ class LineClassifier:
             for name in ("n_hash_bits", "smoothing", "hidden", "n_folds", "weighting",
                          "max_iter", "passes", "n_nets", "linear_alpha", "linear_epochs",
                          "random_state", "distill_hidden", "distill_temperature",
-                         "teacher_trees")
+                         "teacher_trees", "sequence")
         }
 
     def set_params(self, **params: object) -> LineClassifier:
@@ -582,6 +585,8 @@ class LineClassifier:
             raise ValueError("teacher_trees must be a whole number >= 0")
         if self.teacher_trees and self.distill_hidden is None:
             raise ValueError("teacher_trees needs distill_hidden: the trees only teach")
+        if not int(self.sequence) == self.sequence >= 0:
+            raise ValueError("sequence must be a whole number >= 0")
         target = np.array([LABEL_INDEX[label] for labels in y for label in labels], np.int64)
         if len(np.unique(target)) < 2:
             raise ValueError("training data must hold at least two different labels")
@@ -625,8 +630,10 @@ class LineClassifier:
         # Stage 2, and with ``passes=2`` a second pass that reads the stage-2 labels of
         # the neighbours (trained, like stage 2, on out-of-fold predictions).
         # One BLAS thread, as in prediction: the same model whatever the machine's cores.
+        # With ``sequence``, the recurrent network reads the last pass's inputs too.
         proba = oof
         self.stages_ = []
+        self.sequence_ = None
         folds = (list(_fold_rows(offsets, groups, n_folds))
                  if self.teacher_trees and n_folds >= 2 else None)  # the trees' folds
         with one_thread():
@@ -636,6 +643,12 @@ class LineClassifier:
                 if done < self.passes - 1:
                     proba = (self._oof_mlp(X2, target, weights, groups, offsets, n_folds)
                              if n_folds >= 2 else _forward(self.stages_[-1], X2))
+                elif self.sequence:
+                    self.sequence_ = SequenceNet(
+                        hidden=SEQUENCE_HIDDEN_PER_UNIT * int(self.sequence),
+                        recurrent=int(self.sequence),
+                        epochs=SEQUENCE_EPOCHS, random_state=self.random_state,
+                    ).fit(X2, target, np.diff(offsets), weights, n_labels=len(LABELS))
                 del X2
         self.classes_ = np.array(LABELS)
         return self
@@ -753,7 +766,10 @@ class LineClassifier:
         of one page must share a group). With fewer than two groups, or ``penalty=None``,
         only stage 1 changes. ``penalty="auto"`` picks one of ``ADAPT_PENALTIES`` or None
         by cross-validation over the groups (slow: minutes for 20 documents, and with 20
-        pages its choice is noisy, so it is not the default). Deterministic.
+        pages its choice is noisy, so it is not the default). Deterministic. The recurrent
+        network of ``sequence``, if the model has one, is kept as it is: it reads the
+        layout, which the new labels' sites share with the rest, and fine-tuning it on a
+        few dozen pages would need a penalty of its own.
         """
         target = np.array([LABEL_INDEX[label] for labels in y for label in labels], np.int64)
         if len(target) == 0:
@@ -887,7 +903,11 @@ class LineClassifier:
         proba, linear = self._stage1(hashed(X, self.n_hash_bits))
         with one_thread():
             for net in self.stages_:
-                proba = _forward(net, self._stage2_matrix(X, proba, offsets, linear))
+                X2 = self._stage2_matrix(X, proba, offsets, linear)
+                proba = _forward(net, X2)
+            if self.sequence_ is not None:
+                proba += self.sequence_.predict_proba(X2, np.diff(offsets))
+                proba /= np.float32(2)
         return [proba[offsets[i] : offsets[i + 1]] for i in range(len(X))]
 
     def predict(self, X: Sequence[DocFeatures]) -> list[list[str]]:
@@ -910,6 +930,9 @@ class LineClassifier:
         for i, net in enumerate(self.stages_):
             for part, value in zip(self._NET, net):
                 arrays[f"pass{i + 1}_{part}"] = value
+        if self.sequence_ is not None:
+            for name, value in self.sequence_.get_arrays().items():
+                arrays[f"sequence_{name}"] = value
         return arrays
 
     @classmethod
@@ -948,5 +971,19 @@ class LineClassifier:
             if w1.shape != (n_in, h) or b1.shape != (h,) or w2.shape != (h, k) or b2.shape != (k,):
                 raise ValueError(f"pass-{i + 1} weights do not fit this version's features")
             model.stages_.append((w1, b1, w2, b2))
+        model.sequence_ = None
+        if model.sequence:
+            net = SequenceNet(hidden=SEQUENCE_HIDDEN_PER_UNIT * int(model.sequence),
+                              recurrent=int(model.sequence))
+            shapes = net.shapes(n_in, k)
+            for name, shape in shapes.items():
+                key = f"sequence_{name}"
+                if key not in arrays:
+                    raise ValueError(f"missing array {key!r}")
+                if np.shape(arrays[key]) != shape:
+                    raise ValueError(f"array {key!r} has shape {np.shape(arrays[key])}, "
+                                     f"expected {shape}")
+            model.sequence_ = net.set_arrays(
+                {name: arrays[f"sequence_{name}"] for name in shapes})
         model.classes_ = np.array(LABELS)
         return model

@@ -29,6 +29,20 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def tiny_sequence_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The tiny model with the recurrent network beside stage 2 (``sequence``)."""
+    from cleaner.train import save, train
+
+    path = tmp_path_factory.mktemp("model") / "tiny-sequence.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = train([str(FIXTURES)], holdout=0, params={
+            "n_hash_bits": 14, "max_iter": 30, "n_folds": 2, "sequence": 4})
+    save(result, str(path))
+    return str(path)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def default_model(request: pytest.FixtureRequest):
     """Until the shipped model exists (and unless $CLEANER_MODEL names one), the tiny

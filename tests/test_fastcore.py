@@ -72,6 +72,43 @@ def test_fixture_articles(model, articles):
         assert_same(model, text)
 
 
+def test_fixture_articles_with_the_recurrent_network(tiny_sequence_model, articles):
+    model = Cleaner(tiny_sequence_model).model
+    if not fastcore.usable(model):
+        pytest.skip("the C extension is not built")
+    assert model.sequence_ is not None
+    for text in articles.values():
+        assert_same(model, text)
+
+
+def test_gru_is_the_numpy_one():
+    if fastcore._fastcore is None:
+        pytest.skip("the C extension is not built")
+    from cleaner.sequence import gru_forward
+
+    rng = np.random.RandomState(0)
+    for g, n in ((1, 1), (3, 2), (16, 40), (32, 300)):
+        a = rng.randn(n, 3 * g).astype(np.float32)
+        w = (rng.randn(g, 3 * g) * 0.3).astype(np.float32)
+        b = rng.randn(3 * g).astype(np.float32)
+        for reverse in (False, True):
+            out = np.empty((n, g), np.float32)
+            fastcore._fastcore.gru(a, w, b, out, reverse)
+            steps = a[::-1] if reverse else a
+            ref = gru_forward(np.ascontiguousarray(steps)[:, None, :], w, b)[0][:, 0]
+            np.testing.assert_allclose(out, ref[::-1] if reverse else ref, atol=2e-5)
+
+
+def test_gru_refuses_arrays_of_the_wrong_size():
+    if fastcore._fastcore is None:
+        pytest.skip("the C extension is not built")
+    a, w, b = (np.zeros(s, np.float32) for s in ((5, 12), (4, 12), (12,)))
+    with pytest.raises(ValueError, match="w_h"):
+        fastcore._fastcore.gru(a, w[:3], b, np.zeros((5, 4), np.float32), False)
+    with pytest.raises(ValueError, match="out"):
+        fastcore._fastcore.gru(a, w, b, np.zeros((5, 3), np.float32), False)
+
+
 @pytest.mark.parametrize("text", [
     # Characters above the BMP: emoji, mathematical letters (cased words), Deseret (its
     # own lowercase), CJK extension B, and a lone surrogate.

@@ -26,8 +26,12 @@ def _rewrite(src: str, dst: Path, edit) -> None:
     np.savez_compressed(dst, **arrays)
 
 
-def test_round_trip_gives_the_same_predictions(tiny_model, articles, tmp_path):
+@pytest.mark.parametrize("which", ["tiny_model", "tiny_sequence_model"])
+def test_round_trip_gives_the_same_predictions(which, articles, tmp_path, request):
+    """Also with the recurrent network of ``sequence`` (its arrays saved and loaded)."""
+    tiny_model = request.getfixturevalue(which)
     model, meta = load_model(tiny_model)
+    assert (model.sequence_ is not None) == (which == "tiny_sequence_model")
     copy = tmp_path / "copy.npz"
     save_model(str(copy), model, meta["info"])
     for text in articles.values():
@@ -213,3 +217,35 @@ def test_a_model_from_before_the_linear_stage1_still_loads(tmp_path, articles):
     text = articles[sorted(articles)[0]]
     a, b = Cleaner(path).classify(text), Cleaner(old).classify(text)
     assert [r.probabilities for r in a] == [r.probabilities for r in b]
+
+
+def test_the_recurrent_network_changes_the_probabilities(tiny_sequence_model, articles):
+    """Its probabilities are averaged with stage 2's: the same model without it (stage 2
+    as trained) gives other probabilities."""
+    from cleaner.api import _rules_of
+    from cleaner.features import featurize_many
+    from cleaner.segment import segment
+
+    model, _ = load_model(tiny_sequence_model)
+    text = next(iter(articles.values()))
+    units = segment(text)
+    feats = featurize_many([(text, units, _rules_of(units)[1])])
+    with_it = model.predict_proba(feats)[0]
+    model.sequence_ = None
+    without = model.predict_proba(feats)[0]
+    assert np.abs(with_it - without).max() > 1e-3
+
+
+@pytest.mark.parametrize("edit", ["missing", "shape"])
+def test_bad_recurrent_network_arrays_are_refused(tiny_sequence_model, tmp_path, edit):
+    other = tmp_path / "sequence.npz"
+
+    def change(meta, arrays):
+        if edit == "missing":
+            arrays.pop("sequence_fw_h_")
+        else:
+            arrays["sequence_w_out_"] = arrays["sequence_w_out_"][:3]
+
+    _rewrite(tiny_sequence_model, other, change)
+    with pytest.raises(ModelError, match="sequence_"):
+        Cleaner(other)
