@@ -102,21 +102,17 @@ def gru_backward(
     return d_a, d_w, d_b
 
 
-def _padded(X: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
-            reverse: bool = False) -> np.ndarray:
-    """Rows of ``X`` as a time-major batch (T, B, D), each document from its first unit
-    (its last with ``reverse``), zeros after its end."""
-    steps = int(lengths.max())
-    out = np.zeros((steps, len(lengths), X.shape[1]), dtype=X.dtype)
+def _padded(X: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Rows of ``X`` as a time-major batch (T, B, D), zeros after each document's end."""
+    out = np.zeros((int(lengths.max()), len(lengths), X.shape[1]), dtype=X.dtype)
     for j, (s, n) in enumerate(zip(starts, lengths)):
-        out[:n, j] = X[s + n - 1 - np.arange(n)] if reverse else X[s:s + n]
+        out[:n, j] = X[s:s + n]
     return out
 
 
-def _unpadded(P: np.ndarray, lengths: np.ndarray, reverse: bool = False) -> np.ndarray:
+def _unpadded(P: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The inverse of ``_padded``: a (T, B, K) batch back to document rows."""
-    parts = [P[:n, j][::-1] if reverse else P[:n, j] for j, n in enumerate(lengths)]
-    return np.concatenate(parts)
+    return np.concatenate([P[:n, j] for j, n in enumerate(lengths)])
 
 
 class SequenceNet:
