@@ -103,7 +103,7 @@ def usable(classifier: model.LineClassifier) -> bool:
     """Whether ``predict`` can serve this model."""
     return (_enabled and _configured() and classifier.stages_ is not None
             and len(classifier.dense_mean_) == len(features.DENSE_NAMES)
-            and (getattr(classifier, "sequence_", None) is None or hasattr(_fastcore, "gru")))
+            and (classifier.sequence_ is None or hasattr(_fastcore, "gru")))
 
 
 def _doc_inputs(

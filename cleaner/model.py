@@ -241,6 +241,16 @@ def _distill_to(
     return w1, b1, w2, b2
 
 
+def _array(arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A model file's array ``name`` as float32, refused if missing or not of ``shape``."""
+    if name not in arrays:
+        raise ValueError(f"missing array {name!r}")
+    value = np.asarray(arrays[name], np.float32)
+    if value.shape != shape:
+        raise ValueError(f"array {name!r} has shape {value.shape}, expected {shape}")
+    return value
+
+
 def _table_proba(H: sp.csr_matrix, table: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """Label probabilities of the rows of ``H`` from a (buckets, labels) table and a bias
     per label: either half of stage 1."""
@@ -644,14 +654,17 @@ class LineClassifier:
                     proba = (self._oof_mlp(X2, target, weights, groups, offsets, n_folds)
                              if n_folds >= 2 else _forward(self.stages_[-1], X2))
                 elif self.sequence:
-                    self.sequence_ = SequenceNet(
-                        hidden=SEQUENCE_HIDDEN_PER_UNIT * int(self.sequence),
-                        recurrent=int(self.sequence),
-                        epochs=SEQUENCE_EPOCHS, random_state=self.random_state,
-                    ).fit(X2, target, np.diff(offsets), weights, n_labels=len(LABELS))
+                    self.sequence_ = self._sequence_net().fit(
+                        X2, target, np.diff(offsets), weights, n_labels=len(LABELS))
                 del X2
         self.classes_ = np.array(LABELS)
         return self
+
+    def _sequence_net(self) -> SequenceNet:
+        """The (unfitted) recurrent network of ``sequence``."""
+        g = int(self.sequence)
+        return SequenceNet(hidden=SEQUENCE_HIDDEN_PER_UNIT * g, recurrent=g,
+                           epochs=SEQUENCE_EPOCHS, random_state=self.random_state)
 
     def _stage2_matrix(
         self,
@@ -954,12 +967,7 @@ class LineClassifier:
             expected["stage1_coef_"] = (1 << model.n_hash_bits, k)
             expected["stage1_intercept_"] = (k,)
         for name, shape in expected.items():
-            if name not in arrays:
-                raise ValueError(f"missing array {name!r}")
-            value = np.asarray(arrays[name], np.float32)
-            if value.shape != shape:
-                raise ValueError(f"array {name!r} has shape {value.shape}, expected {shape}")
-            setattr(model, name, value)
+            setattr(model, name, _array(arrays, name, shape))
         model.stages_ = []
         for i in range(model.passes):
             names = [f"pass{i + 1}_{part}" for part in cls._NET]
@@ -973,17 +981,9 @@ class LineClassifier:
             model.stages_.append((w1, b1, w2, b2))
         model.sequence_ = None
         if model.sequence:
-            net = SequenceNet(hidden=SEQUENCE_HIDDEN_PER_UNIT * int(model.sequence),
-                              recurrent=int(model.sequence))
-            shapes = net.shapes(n_in, k)
-            for name, shape in shapes.items():
-                key = f"sequence_{name}"
-                if key not in arrays:
-                    raise ValueError(f"missing array {key!r}")
-                if np.shape(arrays[key]) != shape:
-                    raise ValueError(f"array {key!r} has shape {np.shape(arrays[key])}, "
-                                     f"expected {shape}")
-            model.sequence_ = net.set_arrays(
-                {name: arrays[f"sequence_{name}"] for name in shapes})
+            net = model._sequence_net()
+            model.sequence_ = net.set_arrays({
+                name: _array(arrays, f"sequence_{name}", shape)
+                for name, shape in net.shapes(n_in, k).items()})
         model.classes_ = np.array(LABELS)
         return model
