@@ -144,9 +144,9 @@ def main() -> int:
         tree_p = _softmax(_tree_logits(trees, X2h))
         trials[f"trees, {args.trees} rounds"] = tree_p
         trials["mean of the two"] = (tree_p + reference) / 2
+    docs = list(read_labelled([str(rest)])) if args.sequence or args.students else []
+    lengths = [sum(1 for label in doc.labels if label) for doc in docs]  # rows of X2
     if args.sequence:
-        lengths = [sum(1 for label in doc.labels if label)
-                   for doc in read_labelled([str(rest)])]
         held_lengths = [len(row["units"]) for row in rows if row["units"]]
         started = time.time()
         hidden = args.hidden or SEQUENCE_HIDDEN_PER_UNIT * args.recurrent
@@ -163,14 +163,13 @@ def main() -> int:
         print("the mean's table (a model trained with --sequence reads its probabilities):")
         print(calibrate.format_table(calibrate.fit(with_proba(rows, trials["mean of GRU and A"]))))
     if args.students:
-        students(rows, rest, X2, y, w, X2h, model, args.trees)
+        students(rows, docs, lengths, X2, y, w, X2h, model, args.trees)
     return 0
 
 
-def students(rows, rest, X2, y, w, X2h, model, rounds) -> None:
+def students(rows, docs, lengths, X2, y, w, X2h, model, rounds) -> None:
     """Students of model A's stage 2 alone and with the trees (in-sample, out of fold)."""
-    docs = list(read_labelled([str(rest)]))
-    offsets = np.cumsum([0] + [sum(1 for label in doc.labels if label) for doc in docs])
+    offsets = np.cumsum([0] + lengths)
     folds = list(_fold_rows(offsets, [doc.group for doc in docs], model.n_folds))
     temperature = model.distill_temperature
     nets = _forward(model.stages_[0], X2)
