@@ -5,7 +5,8 @@ means over ±8 units, decayed means). A recurrent layer reads the whole document
 directions and learns what to carry along: that a comment section began forty lines ago,
 that the menu has not ended yet. On held-out training pages it errs in other places than
 the window network does, so the two are worth more together than either alone
-(``benchmarks/stage2_trial.py --sequence``; the numbers are in docs/algorithm.md, section 4).
+(``benchmarks/stage2_trial.py --sequence``); on dev they were not, so the shipped model
+has none (docs/algorithm.md, section 4, item 5).
 
 The network: ``h = relu(X @ w_in + b_in)``; a GRU forwards and one backwards over ``h``
 (PyTorch's gate convention); logits from ``[h, forwards, backwards]``. Trained on hard
