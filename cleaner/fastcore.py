@@ -20,6 +20,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,8 +29,10 @@ from .blas import one_thread
 from .labels import LABELS
 from .markdown import mask_link_targets
 from .segment import Unit
-from .sequence import SequenceNet
 from .stopwords import STOPWORDS
+
+if TYPE_CHECKING:
+    from .sequence import SequenceNet
 
 try:
     from . import _fastcore

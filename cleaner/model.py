@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,7 +33,9 @@ from .adam import Adam
 from .blas import one_thread
 from .features import DENSE_NAMES, DocFeatures, hashed, window_mean, window_sum
 from .labels import LABEL_INDEX, LABELS
-from .sequence import SequenceNet
+
+if TYPE_CHECKING:  # imported when a model has one: the shipped model does not
+    from .sequence import SequenceNet
 
 #: Offsets of the neighbours whose stage-1 probabilities stage 2 sees.
 STAGE2_NEIGHBOURS = (-3, -2, -1, 1, 2, 3)
@@ -662,6 +665,8 @@ class LineClassifier:
 
     def _sequence_net(self) -> SequenceNet:
         """The (unfitted) recurrent network of ``sequence``."""
+        from .sequence import SequenceNet
+
         g = int(self.sequence)
         return SequenceNet(hidden=SEQUENCE_HIDDEN_PER_UNIT * g, recurrent=g,
                            epochs=SEQUENCE_EPOCHS, random_state=self.random_state)

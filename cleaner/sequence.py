@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .adam import Adam
+from .model import _softmax
 
 #: Inputs whose spread in training is below this are constant to the network: their
 #: weights are zeroed when the scaling is folded in, so that a value never seen in
@@ -34,11 +35,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.float32(0.5) * (np.tanh(np.float32(0.5) * x) + np.float32(1.0))
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=-1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=-1, keepdims=True)
-    return z
+def _batch_softmax(logits: np.ndarray) -> np.ndarray:
+    """``model._softmax`` over the last axis of a (T, B, K) batch."""
+    return _softmax(logits.reshape(-1, logits.shape[-1])).reshape(logits.shape)
 
 
 @dataclass
@@ -153,13 +152,12 @@ class SequenceNet:
                "bw_x_", "bw_bx_", "bw_h_", "bw_bh_", "w_out_", "b_out_")
 
     def shapes(self, n_in: int, n_out: int) -> dict[str, tuple[int, ...]]:
-        """The shape of every fitted array for ``n_in`` inputs and ``n_out`` labels."""
+        """The shape of every fitted array (``_PARAMS`` order) for ``n_in`` inputs and
+        ``n_out`` labels."""
         h, g = self.hidden, self.recurrent
-        both = {"x_": (h, 3 * g), "bx_": (3 * g,), "h_": (g, 3 * g), "bh_": (3 * g,)}
-        return {"w_in_": (n_in, h), "b_in_": (h,),
-                **{f"{way}_{part}": shape for way in ("fw", "bw")
-                   for part, shape in both.items()},
-                "w_out_": (h + 2 * g, n_out), "b_out_": (n_out,)}
+        one_way = [(h, 3 * g), (3 * g,), (g, 3 * g), (3 * g,)]
+        return dict(zip(self._PARAMS, [(n_in, h), (h,), *one_way, *one_way,
+                                       (h + 2 * g, n_out), (n_out,)]))
 
     def get_arrays(self) -> dict[str, np.ndarray]:
         """The fitted arrays by name, for a model file."""
@@ -187,29 +185,19 @@ class SequenceNet:
         return logits, (x, pre, h, h_rev, joined, fw_trace, bw_trace)
 
     def _gradients(self, d_logits: np.ndarray, lengths: np.ndarray, kept) -> list:
+        """Gradients of the loss in ``_PARAMS`` order, from its gradient with respect to
+        the logits and what ``_batch_logits`` kept."""
         x, pre, h, h_rev, joined, fw_trace, bw_trace = kept
-        g = self.recurrent
-        flat = joined.reshape(-1, joined.shape[2])
-        d_flat = d_logits.reshape(-1, d_logits.shape[2])
-        d_w_out, d_b_out = flat.T @ d_flat, d_flat.sum(axis=0)
+        width, g = self.hidden, self.recurrent
         d_joined = d_logits @ self.w_out_.T
-        dh = d_joined[..., :self.hidden].copy()
-        d_fw = d_joined[..., self.hidden:self.hidden + g]
-        d_bw_rev = _reverse_within(d_joined[..., self.hidden + g:], lengths)
-        d_a, d_fw_h, d_fw_bh = gru_backward(d_fw, fw_trace, self.fw_h_)
-        hf = h.reshape(-1, h.shape[2])
-        d_af = d_a.reshape(-1, d_a.shape[2])
-        d_fw_x, d_fw_bx = hf.T @ d_af, d_af.sum(axis=0)
-        dh += d_a @ self.fw_x_.T
-        d_a, d_bw_h, d_bw_bh = gru_backward(d_bw_rev, bw_trace, self.bw_h_)
-        hr = h_rev.reshape(-1, h_rev.shape[2])
-        d_af = d_a.reshape(-1, d_a.shape[2])
-        d_bw_x, d_bw_bx = hr.T @ d_af, d_af.sum(axis=0)
-        dh += _reverse_within(d_a @ self.bw_x_.T, lengths)
-        d_pre = dh * (pre > 0)
-        xf, d_pf = x.reshape(-1, x.shape[2]), d_pre.reshape(-1, d_pre.shape[2])
-        return [xf.T @ d_pf, d_pf.sum(axis=0), d_fw_x, d_fw_bx, d_fw_h, d_fw_bh,
-                d_bw_x, d_bw_bx, d_bw_h, d_bw_bh, d_w_out, d_b_out]
+        d_fw_in, *fw_grads = _direction_backward(
+            d_joined[..., width:width + g], fw_trace, h, self.fw_x_, self.fw_h_)
+        d_bw_in, *bw_grads = _direction_backward(
+            _reverse_within(d_joined[..., width + g:], lengths), bw_trace, h_rev,
+            self.bw_x_, self.bw_h_)
+        dh = d_joined[..., :width] + d_fw_in + _reverse_within(d_bw_in, lengths)
+        return [*_dense_gradients(x, dh * (pre > 0)), *fw_grads, *bw_grads,
+                *_dense_gradients(joined, d_logits)]
 
     def loss_and_gradients(self, X: np.ndarray, target: np.ndarray, weights: np.ndarray,
                            lengths: np.ndarray) -> tuple[float, list[np.ndarray]]:
@@ -221,7 +209,7 @@ class SequenceNet:
         q = _padded(target, starts, lengths)
         wt = _padded(weights[:, None], starts, lengths)  # zero after each document's end
         logits, kept = self._batch_logits(x, lengths, keep=True)
-        p = _softmax(logits)
+        p = _batch_softmax(logits)
         total = float(wt.sum())
         loss = float(-(wt * q * np.log(np.maximum(p, 1e-30))).sum()) / total
         return loss, self._gradients((p - q) * wt / total, lengths, kept)
@@ -275,7 +263,7 @@ class SequenceNet:
         for docs in _length_batches(lengths, self.batch_units):
             x = _padded(X, starts[docs], lengths[docs])
             logits, _ = self._batch_logits(x, lengths[docs])
-            P = _unpadded(_softmax(logits), lengths[docs])
+            P = _unpadded(_batch_softmax(logits), lengths[docs])
             at = 0
             for d in docs:
                 out[starts[d]:starts[d] + lengths[d]] = P[at:at + lengths[d]]
@@ -284,6 +272,21 @@ class SequenceNet:
 
     def predict(self, X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return self.predict_proba(X, lengths).argmax(axis=1)
+
+
+def _dense_gradients(inputs: np.ndarray, d_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gradients of a layer ``inputs @ w + b`` over a (T, B, ...) batch: of ``w``, of ``b``."""
+    flat_in = inputs.reshape(-1, inputs.shape[-1])
+    flat_out = d_out.reshape(-1, d_out.shape[-1])
+    return flat_in.T @ flat_out, flat_out.sum(axis=0)
+
+
+def _direction_backward(d_states: np.ndarray, trace: _Trace, inputs: np.ndarray,
+                        w_x: np.ndarray, w_h: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One direction's gradients: of its ``inputs``, then of ``w_x``, ``b_x``, ``w_h``
+    and ``b_h``."""
+    d_a, d_h, d_bh = gru_backward(d_states, trace, w_h)
+    return (d_a @ w_x.T, *_dense_gradients(inputs, d_a), d_h, d_bh)
 
 
 def _reverse_within(a: np.ndarray, lengths: np.ndarray) -> np.ndarray:
