@@ -1,5 +1,7 @@
-"""Re-make decode.BODY_CALIBRATION, and measure PRECISION_WEIGHT and MIN_ADDED_WORDS, on
-training pages held out of a model trained on the rest (never on dev).
+"""Measure the decision's PRECISION_WEIGHT and MIN_ADDED_WORDS, and print a calibration
+table (decode.BODY_CALIBRATION, the default one), on training pages held out of a model
+trained on the rest (never on dev). ``cleaner train`` fits each model's own table the
+same way (``cleaner/calibration.py``: the same split, the same fit).
 
     python benchmarks/calibrate.py [--train ../shared/corpus/train.jsonl.gz]
                                    [--work DIR] [--distill 64 [--teacher-trees N]]
@@ -8,12 +10,13 @@ training pages held out of a model trained on the rest (never on dev).
 1. Splits the training pages: a page (all its renderings) is held out when
    crc32("<source>:<page-id>") % 3 == 0 (1,937 of 6,003 documents).
 2. Trains model A on the other pages, as ``cleaner train DIR/train-rest.jsonl.gz
-   [--distill N] -o DIR/model-a.npz`` does (about 20 minutes), unless --model names one.
+   --holdout 0 --no-calibrate [--distill N] -o DIR/model-a.npz`` does (about 15 minutes),
+   unless --model names one.
    Train it as the shipped model is (its card says how): the table reads its
    probabilities, and a distilled network's are softer than the merged ones'.
 3. Fits the table on the held-out pages (per region against the article run, the share of
-   body words among units whose P(body) lies within half a knot of each knot, made
-   non-decreasing) and prints it for decode.py.
+   body words among units whose P(body) lies within half a knot of each knot, drawn
+   towards the default table by a few words, made non-decreasing) and prints it.
 4. Prints held-out shingle F1 of the decision by place alone and with the calibrated choice,
    the table fitted on one half of the held-out pages and scored on the other (by page).
 """
@@ -34,12 +37,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from cleaner import decode  # noqa: E402
-from cleaner.api import Cleaner, _rules_of, predict_many  # noqa: E402
+from cleaner.api import Cleaner  # noqa: E402
+from cleaner.calibration import HELD_OUT_EVERY, fit_table, predicted, word_sums  # noqa: E402
 from cleaner.evaluate import gold_text  # noqa: E402
 from cleaner.labelled import read_labelled  # noqa: E402
 from cleaner.metrics import shingle_f1  # noqa: E402
 from cleaner.repeats import match_repeats  # noqa: E402
-from cleaner.segment import join_units, segment  # noqa: E402
+from cleaner.segment import join_units  # noqa: E402
 
 DEFAULT_TRAIN = REPO.parent / "shared" / "corpus" / "train.jsonl.gz"
 
@@ -53,47 +57,27 @@ def split(train: Path, work: Path) -> tuple[Path, Path]:
                 gzip.open(held, "wt", encoding="utf-8") as b:
             for line in f:
                 page = json.loads(line)["id"].rsplit(":", 1)[0]
-                (b if zlib.crc32(page.encode()) % 3 == 0 else a).write(line)
+                (b if zlib.crc32(page.encode()) % HELD_OUT_EVERY == 0 else a).write(line)
     return rest, held
 
 
 def cached_predictions(model: str, held: Path) -> list[dict]:
     """Per held-out document: its units, rule labels, repeats, probabilities, word counts
     and per-line gold labels (with all C paths as in clean())."""
-    cleaner = Cleaner(model)
     rows = []
-    for doc in read_labelled([str(held)]):
-        units = segment(doc.text)
+    for doc, units, rules, proba, words in predicted(Cleaner(model).model,
+                                                     list(read_labelled([str(held)]))):
         row = {"doc": doc, "units": units, "gold": gold_text(doc)}
         if units:
-            names, labels = _rules_of(units)
-            (proba, words), = predict_many(cleaner.model, [(doc.text, units, labels)])
-            row.update(rules=labels, repeats=match_repeats(units), proba=proba, words=words)
+            row.update(rules=rules, repeats=match_repeats(units), proba=proba, words=words)
         rows.append(row)
     return rows
 
 
 def fit(rows: list[dict]) -> np.ndarray:
-    knots = decode.CALIBRATION_KNOTS
-    sums = np.zeros((3, knots + 1, 2))
-    for row in rows:
-        if not row["units"]:
-            continue
-        p = row["proba"][:, decode._BODY].astype(np.float64)
-        start, stop = decode.article_run(p, row["words"])
-        near = np.minimum(np.floor(p * knots + 0.5).astype(int), knots)
-        for i, (unit, k, w) in enumerate(zip(row["units"], near, row["words"])):
-            if unit.line != unit.last_line:  # a wrapped paragraph: no one gold label
-                continue
-            region = 0 if i < start else (1 if i < stop else 2)
-            sums[region, k] += ((w + 1) * (row["doc"].labels[unit.line] == "body"), w + 1)
-    table = np.zeros((3, knots + 1))
-    index = np.arange(knots + 1)
-    for region in range(3):
-        seen = sums[region, :, 1] > 0
-        share = sums[region, seen, 0] / sums[region, seen, 1]
-        table[region] = np.maximum.accumulate(np.interp(index, index[seen], share))
-    return table.round(4)
+    """The calibration table of ``rows`` (as ``cleaner train`` fits a model's)."""
+    return fit_table(word_sums((row["units"], row["proba"], row["words"], row["doc"].labels)
+                               for row in rows if row["units"]))
 
 
 def format_table(table: np.ndarray) -> str:
@@ -115,24 +99,19 @@ def score(parts: list[tuple[list[dict], np.ndarray | None]], weight: float,
           min_words: int) -> str:
     """Shingle F1 over all documents of ``parts``, each part decided with its own table
     (None: by place alone, as before the calibrated choice)."""
-    saved = decode._CALIBRATION, decode.PRECISION_WEIGHT, decode.MIN_ADDED_WORDS, \
-        decode._choose_body
+    saved = decode.PRECISION_WEIGHT, decode.MIN_ADDED_WORDS, decode._choose_body
     decode.PRECISION_WEIGHT, decode.MIN_ADDED_WORDS = weight, min_words
     pairs = []
     try:
         for rows, table in parts:
-            if table is None:
-                decode._choose_body = lambda *args: None
-            else:
-                decode._CALIBRATION, decode._choose_body = table, saved[3]
+            decode._choose_body = (lambda *args: None) if table is None else saved[2]
             for row in rows:
                 labels = decode.decide_reference(row["proba"], row["rules"], row["repeats"],
-                                                 row["words"]) if row["units"] else []
+                                                 row["words"], table) if row["units"] else []
                 kept = [u for u, label in zip(row["units"], labels) if label == decode._BODY]
                 pairs.append((row["gold"], join_units(row["doc"].text, kept)))
     finally:
-        decode._CALIBRATION, decode.PRECISION_WEIGHT, decode.MIN_ADDED_WORDS, \
-            decode._choose_body = saved
+        decode.PRECISION_WEIGHT, decode.MIN_ADDED_WORDS, decode._choose_body = saved
     s = shingle_f1(pairs)
     return f"F1 {s.f1:.4f} (P {s.precision:.4f}, R {s.recall:.4f})"
 
@@ -162,8 +141,9 @@ def main() -> int:
             if args.teacher_trees:
                 distill += f" --teacher-trees {args.teacher_trees}"
                 params = {**(params or {}), "teacher_trees": args.teacher_trees}
-            print(f"training model A: cleaner train {rest}{distill} -o {model}", flush=True)
-            save(train([str(rest)], params=params), model)
+            print(f"training model A: cleaner train {rest} --holdout 0 --no-calibrate"
+                  f"{distill} -o {model}", flush=True)
+            save(train([str(rest)], holdout=0, params=params, calibrate=False), model)
     rows = cached_predictions(model, held)
     print(f"{len(rows)} held-out documents, model A {model}\n")
     print(format_table(fit(rows)) + "\n")

@@ -165,7 +165,8 @@ class Cleaner:
         out = []
         for (_, units), (names, labels), (proba, words) in zip(docs, fired, predicted):
             repeats = match_repeats(units)
-            out.append((decide(proba, labels, repeats, words), names, repeats, proba))
+            out.append((decide(proba, labels, repeats, words, self.model.body_calibration_),
+                        names, repeats, proba))
         return out
 
     def classify_many(self, texts: Sequence[str]) -> list[list[LineResult]]:

@@ -27,7 +27,12 @@ def format_card(name: str, info: dict[str, Any]) -> str:
         out.append("- Estimator: `LineClassifier("
                    + ", ".join(f"{k}={v!r}" for k, v in info["params"].items()) + ")`")
     if info.get("init"):
-        out.append(f"- Adapted from: `{info['init']}`")
+        out.append(f"- Adapted from: `{info['init']}` (and its calibration table)")
+    elif "calibration" in info:
+        held = (info["calibration"] or {}).get("held_out_documents", 0)
+        out.append(f"- Calibration table: fitted on {held} documents held out of a model "
+                   "trained the same way on the rest" if held else
+                   "- Calibration table: the default one (not fitted for this model)")
     labels = info.get("labels", {})
     out.append("- Training units per label: "
                + ", ".join(f"{k} {labels.get(k, 0)}" for k in LABELS))

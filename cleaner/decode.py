@@ -59,7 +59,9 @@ AFTER_ARTICLE_BODY_PROBABILITY = 0.6
 #: first made a probability again: by region (before, inside, after the run), linear
 #: between knots at k / ``CALIBRATION_KNOTS``, the share of body words among units whose
 #: P(body) was near the knot (made non-decreasing). Fitted on the third of the training
-#: pages held out of a model trained on the rest (``benchmarks/calibrate.py``).
+#: pages held out of a model trained on the rest (``cleaner/calibration.py``). A model
+#: file carries the table fitted for its own probabilities (``cleaner train`` fits one);
+#: this one, of the networks-only distilled design, serves a model that has none.
 CALIBRATION_KNOTS = 20
 BODY_CALIBRATION: tuple[tuple[float, ...], ...] = (
     (0.0165, 0.0246, 0.0564, 0.1060, 0.1934, 0.2376, 0.3186, 0.3747, 0.4594, 0.4937, 0.5422,
@@ -102,19 +104,22 @@ def decide(
     rule_labels: Sequence[int],
     repeats: Sequence[RepeatRule | None],
     words: Sequence[int] | np.ndarray | None = None,
+    calibration: np.ndarray | None = None,
 ) -> list[int]:
     """The label index of each unit. ``rule_labels`` holds -1 where no line rule fired;
-    ``words`` counts each unit's words (None: every unit weighs the same)."""
+    ``words`` counts each unit's words (None: every unit weighs the same);
+    ``calibration`` is the model's table (None: ``BODY_CALIBRATION``)."""
+    table = _table(calibration)
     if (_fast_decide is not None and isinstance(proba, np.ndarray)
             and proba.dtype == np.float32 and proba.flags.c_contiguous
             and isinstance(rule_labels, list) and isinstance(repeats, list)):
         labels = _fast_decide(
             proba, rule_labels, repeats, REPEAT_RULES, _REPEAT_LABELS,
             np.zeros(len(rule_labels), np.int64) if words is None
-            else np.asarray(words, np.int64), _CALIBRATION, _CONSTANTS)
+            else np.asarray(words, np.int64), table, _CONSTANTS)
         if labels is not None:  # (None: a NaN probability, or a repeat rule of another set)
             return labels
-    return decide_reference(proba, rule_labels, repeats, words)
+    return decide_reference(proba, rule_labels, repeats, words, table)
 
 
 def decide_reference(
@@ -122,6 +127,7 @@ def decide_reference(
     rule_labels: Sequence[int],
     repeats: Sequence[RepeatRule | None],
     words: Sequence[int] | np.ndarray | None = None,
+    calibration: np.ndarray | None = None,
 ) -> list[int]:
     """``decide`` in numpy and Python (the C version is tested against it)."""
     n = len(rule_labels)
@@ -163,25 +169,39 @@ def decide_reference(
             best = int(free_units[title.argmax()])
         if proba[best, _TITLE] >= TITLE_MIN_PROBABILITY and _BODY not in labels[:best]:
             labels[best] = _TITLE
-    _choose_body(labels, proba, counts + 1, free, start, stop)
+    _choose_body(labels, proba, counts + 1, free, start, stop, _table(calibration))
     return labels
 
 
-def calibrated_body(body: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """P(body) made a probability (``BODY_CALIBRATION``), units before ``start`` of the
-    article run, inside it up to ``stop`` and after it each by their own table."""
+def _table(calibration: np.ndarray | None) -> np.ndarray:
+    """The calibration table to decide with, as the C decision reads it."""
+    if calibration is None:
+        return _CALIBRATION
+    table = np.ascontiguousarray(calibration, np.float64)
+    if table.shape != _CALIBRATION.shape:
+        raise ValueError(f"a calibration table has shape {_CALIBRATION.shape}, "
+                         f"not {table.shape}")
+    return table
+
+
+def calibrated_body(body: np.ndarray, start: int, stop: int,
+                    calibration: np.ndarray | None = None) -> np.ndarray:
+    """P(body) made a probability (by ``calibration``, or ``BODY_CALIBRATION``), units
+    before ``start`` of the article run, inside it up to ``stop`` and after it each by
+    their own row of the table."""
     region = np.full(len(body), 2)
     region[:start] = 0
     region[start:stop] = 1
     t = body.astype(np.float64) * CALIBRATION_KNOTS
     knot = np.minimum(t.astype(np.int64), CALIBRATION_KNOTS - 1)
-    low, high = _CALIBRATION[region, knot], _CALIBRATION[region, knot + 1]
+    table = _table(calibration)
+    low, high = table[region, knot], table[region, knot + 1]
     return low + (high - low) * (t - knot)
 
 
 def _choose_body(
     labels: list[int], proba: np.ndarray, weights: np.ndarray, free: np.ndarray, start: int,
-    stop: int,
+    stop: int, calibration: np.ndarray,
 ) -> None:
     """Settle which of the ``free`` units (not the title; not made body by the bars and
     under MIN_ADDED_WORDS, neither) are body: the most likely ones, as many as maximise
@@ -190,7 +210,7 @@ def _choose_body(
     but title. Sums run in order, as the C version's do."""
     if not labels:
         return
-    p = calibrated_body(proba[:, _BODY], start, stop)
+    p = calibrated_body(proba[:, _BODY], start, stop, calibration)
     mass = p * weights
     is_label = np.asarray(labels)
     candidate = free & (is_label != _TITLE) & (

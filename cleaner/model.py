@@ -31,6 +31,7 @@ import scipy.sparse as sp
 
 from .adam import Adam
 from .blas import one_thread
+from .decode import CALIBRATION_KNOTS
 from .features import DENSE_NAMES, DocFeatures, hashed, window_mean, window_sum
 from .labels import LABEL_INDEX, LABELS
 
@@ -252,6 +253,20 @@ def _array(arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> 
     if value.shape != shape:
         raise ValueError(f"array {name!r} has shape {value.shape}, expected {shape}")
     return value
+
+
+def _calibration_table(value: np.ndarray) -> np.ndarray:
+    """A model file's calibration table, refused unless it is one: the decision's shape,
+    probabilities that do not fall as P(body) rises."""
+    table = np.asarray(value, np.float64)
+    shape = (3, CALIBRATION_KNOTS + 1)
+    if table.shape != shape:
+        raise ValueError(f"array 'body_calibration_' has shape {table.shape}, expected {shape}")
+    if not (np.isfinite(table).all() and (table >= 0).all() and (table <= 1).all()
+            and (np.diff(table, axis=1) >= 0).all()):
+        raise ValueError("array 'body_calibration_' is not a calibration table "
+                         "(probabilities from 0 to 1, not falling along each row)")
+    return table
 
 
 def _table_proba(H: sp.csr_matrix, table: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -476,6 +491,11 @@ class LineClassifier:
 
     #: The recurrent network averaged with stage 2 (``sequence``), or None.
     sequence_: SequenceNet | None = None
+    #: The table that turns this model's P(body) into the chance that a unit is body
+    #: (``decode.BODY_CALIBRATION``'s shape), or None for that default. Not made by
+    #: ``fit``: it is fitted on pages held out of a model trained the same way on the
+    #: rest (``cleaner.calibration``), which ``cleaner train`` does.
+    body_calibration_: np.ndarray | None = None
 
     def __init__(
         self,
@@ -647,6 +667,7 @@ class LineClassifier:
         proba = oof
         self.stages_ = []
         self.sequence_ = None
+        self.body_calibration_ = None  # a table of the old fit would not read the new one
         folds = (list(_fold_rows(offsets, groups, n_folds))
                  if self.teacher_trees and n_folds >= 2 else None)  # the trees' folds
         with one_thread():
@@ -951,6 +972,8 @@ class LineClassifier:
         if self.sequence_ is not None:
             for name, value in self.sequence_.get_arrays().items():
                 arrays[f"sequence_{name}"] = value
+        if self.body_calibration_ is not None:
+            arrays["body_calibration_"] = np.asarray(self.body_calibration_, np.float64)
         return arrays
 
     @classmethod
@@ -990,5 +1013,8 @@ class LineClassifier:
             model.sequence_ = net.set_arrays({
                 name: _array(arrays, f"sequence_{name}", shape)
                 for name, shape in net.shapes(n_in, k).items()})
+        model.body_calibration_ = None  # (a file written before models carried a table)
+        if "body_calibration_" in arrays:
+            model.body_calibration_ = _calibration_table(arrays["body_calibration_"])
         model.classes_ = np.array(LABELS)
         return model

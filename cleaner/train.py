@@ -12,7 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .api import BATCH_SIZE, Cleaner, prepare_many
+from .calibration import fit_table, held_out_split, predicted, word_sums
 from .errors import DataError
 from .evaluate import Evaluation, evaluate
 from .features import DocFeatures
@@ -83,6 +86,28 @@ def holdout_split(
     return train, dev
 
 
+def fit_calibration(
+    docs: list[LabelledDoc], extra_docs: list[LabelledDoc], extra_weights: list[float],
+    params: dict[str, Any] | None, log: Callable[[str], None],
+) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """The calibration table of a model trained with ``params`` on ``docs`` (and the
+    weighted ``extra_docs``, never held out), and what it was fitted on; no table (the
+    default one serves) when the documents are too few pages to hold a third out."""
+    rest, held = held_out_split(docs, [doc.group for doc in docs])
+    if not rest or not held:
+        log("calibration: too few pages to hold a third out; the model gets the default table")
+        return None, {"held_out_documents": 0}
+    log(f"calibration: training on {len(rest)} documents to read {len(held)} held out")
+    train_docs = rest + extra_docs
+    X, y = featurize_docs(train_docs)
+    model = LineClassifier(**(params or {})).fit(
+        X, y, [doc.group for doc in train_docs], [1.0] * len(rest) + extra_weights)
+    del X
+    sums = word_sums((units, proba, words, doc.labels)
+                     for doc, units, _, proba, words in predicted(model, held))
+    return fit_table(sums), {"held_out_documents": len(held)}
+
+
 def file_digest(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -100,10 +125,16 @@ def train(
     log: Callable[[str], None] = lambda message: None,
     command: str | None = None,
     weighted: Sequence[tuple[str, float]] = (),
+    calibrate: bool = True,
 ) -> TrainingResult:
     """Train on the labelled files ``data``; report on ``dev_data``, or on a held-out
     share of ``data`` when none is given (``holdout=0`` trains on everything and reports
-    nothing). With ``init``, start from that model and adapt it to ``data``.
+    nothing). With ``init``, start from that model and adapt it to ``data`` (the model
+    keeps its calibration table).
+
+    With ``calibrate`` (and no ``init``), first fit the model's calibration table
+    (``cleaner.calibration``): a model trained the same way on two thirds of the pages
+    reads the other third; training takes about 1.7 times as long.
 
     ``weighted`` adds (data, weight) pairs: labelled files whose every document counts
     ``weight`` times, e.g. a few hand-labelled articles of the text shapes that matter most
@@ -132,6 +163,9 @@ def train(
             train_docs, dev_docs = docs, []
     else:
         train_docs, dev_docs = docs, []
+    table, calibration = None, None
+    if calibrate and init is None:
+        table, calibration = fit_calibration(train_docs, extra_docs, extra_weights, params, log)
     doc_weights = [1.0] * len(train_docs) + extra_weights
     train_docs = train_docs + extra_docs
     log(f"training on {len(train_docs)} documents, reporting on {len(dev_docs)}")
@@ -143,6 +177,8 @@ def train(
         log(f"adapted {init} to the new labels")
     else:
         model = LineClassifier(**(params or {})).fit(X, y, groups, doc_weights)
+        model.body_calibration_ = table
+    del X
     info: dict[str, Any] = {
         "trained": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": command or " ".join(["cleaner", *sys.argv[1:]]),
@@ -153,6 +189,7 @@ def train(
         "init": os.path.basename(init) if init else None,
         "params": model.get_params(),
         "weighted": {os.path.basename(p): w for p, w in weighted},
+        "calibration": calibration,
         "rule_precision": {
             name: value["precision"] for name, value in rule_precision(train_docs).items()
         },

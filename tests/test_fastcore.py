@@ -337,6 +337,10 @@ def test_decide_is_the_reference_s(n, seed, coarse):
     assert decide(proba, rules, repeats, words) == decide_reference(proba, rules, repeats,
                                                                      words)
     assert decide(proba, rules, repeats) == decide_reference(proba, rules, repeats)
+    # A model's own calibration table (random, non-decreasing along each row).
+    table = np.sort(rng.random((3, 21)), axis=1)
+    assert decide(proba, rules, repeats, words, table) == decide_reference(
+        proba, rules, repeats, words, table)
 
 
 def test_decide_with_nan_probabilities_takes_the_reference():
