@@ -264,9 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also train a bidirectional GRU of G units each way over each "
                    "page's units, averaged with the layout network (e.g. 32)")
     p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
-                   help="skip fitting the model's own calibration table (a model trained "
-                   "the same way on two thirds of the pages, reading the rest: about 0.7 "
-                   "of the training time); the model gets the shipped design's table")
+                   help="skip fitting the model's own calibration table (for which a "
+                   "model trained the same way on two thirds of the pages reads the rest "
+                   "first); the model gets the shipped design's table")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(

@@ -134,7 +134,7 @@ def train(
 
     With ``calibrate`` (and no ``init``), first fit the model's calibration table
     (``cleaner.calibration``): a model trained the same way on two thirds of the pages
-    reads the other third; training takes about 1.7 times as long.
+    reads the other third first.
 
     ``weighted`` adds (data, weight) pairs: labelled files whose every document counts
     ``weight`` times, e.g. a few hand-labelled articles of the text shapes that matter most
