@@ -132,7 +132,7 @@ def main() -> int:
                 t = time.perf_counter()
                 if kwargs is None:
                     model = LineClassifier(n_folds=2).fit(Xn, yn, groups)
-                elif kwargs == "own":
+                elif kwargs == "own":  # the scratch model of the row before, its own table
                     model.body_calibration_ = fit_calibration(new, [], [], {"n_folds": 2},
                                                               _quiet)[0]
                 else:
