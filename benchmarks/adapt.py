@@ -40,7 +40,7 @@ from cleaner import Cleaner
 from cleaner.corpus_format import read_corpus
 from cleaner.evaluate import evaluate
 from cleaner.model import ADAPT_PENALTIES, ADAPT_PENALTY, LineClassifier
-from cleaner.train import featurize_docs, fit_calibration
+from cleaner.train import featurize_docs, fit_calibration, fit_new
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "..", "shared", "corpus")
@@ -102,11 +102,7 @@ def main() -> int:
               f"{len(dev_other)} of the others; base trained on {len(others)} documents "
               f"of the others", flush=True)
         t = time.perf_counter()
-        X, y = featurize_docs(others)
-        params = {"distill_hidden": args.distill or None}
-        base = LineClassifier(**params).fit(X, y, [d.group for d in others])
-        del X, y
-        base.body_calibration_ = fit_calibration(others, [], [], params, _quiet)[0]
+        base, _ = fit_new(others, {"distill_hidden": args.distill or None})
         print(f"base model trained in {time.perf_counter() - t:.0f} s", flush=True)
 
         base_scores = scores(base, dev_held, dev_other)

@@ -34,7 +34,7 @@ from cleaner.corpus_format import read_corpus  # noqa: E402
 from cleaner.evaluate import gold_text  # noqa: E402
 from cleaner.metrics import shingle_f1  # noqa: E402
 from cleaner.model import LineClassifier  # noqa: E402
-from cleaner.train import featurize_docs  # noqa: E402
+from cleaner.train import featurize_docs, fit_new  # noqa: E402
 
 CORPUS = os.path.join(HERE, "..", "..", "shared", "corpus")
 #: Hosts that are not one site: no URL, or an archive of many sites.
@@ -73,10 +73,7 @@ def main() -> int:
           f"({sum(len(pages[s]) for s in sites)} pages); base trained on {len(others)} "
           f"documents of the other sites", flush=True)
     started = time.time()
-    X, y = featurize_docs(others)
-    base = LineClassifier(distill_hidden=args.distill or None).fit(
-        X, y, [d.group for d in others])
-    del X, y
+    base, _ = fit_new(others, {"distill_hidden": args.distill or None}, calibrate=False)
     print(f"base trained in {time.time() - started:.0f} s\n", flush=True)
 
     scored: dict[str, list[tuple[str, str]]] = defaultdict(list)

@@ -39,16 +39,11 @@ BUCKETS = 1000
 def train_share(docs: list, share: float, distill: int) -> tuple[object, int, int]:
     """A model trained as the shipped one is, on the pages of ``share``; its documents
     and pages."""
-    from cleaner.model import LineClassifier
-    from cleaner.train import featurize_docs, fit_calibration
+    from cleaner.train import fit_new
 
     cut = int(share * BUCKETS)
     chosen = [d for d in docs if zlib.crc32(d.group.encode()) % BUCKETS < cut]
-    params = {"distill_hidden": distill}
-    X, y = featurize_docs(chosen)
-    model = LineClassifier(**params).fit(X, y, [d.group for d in chosen])
-    del X
-    model.body_calibration_ = fit_calibration(chosen, [], [], params, lambda m: None)[0]
+    model, _ = fit_new(chosen, {"distill_hidden": distill})
     return model, len(chosen), len({d.group for d in chosen})
 
 

@@ -40,11 +40,15 @@ def featurize_docs(docs: Sequence[LabelledDoc]) -> tuple[list[DocFeatures], list
     """Features and per-unit labels of labelled documents (one unit per labelled line),
     computed in batches (see ``prepare_many``)."""
     X: list[DocFeatures] = []
-    y = [[label for label in doc.labels if label] for doc in docs]
     for start in range(0, len(docs), BATCH_SIZE):
         batch = [units_of_lines(doc.lines, doc.labels) for doc in docs[start:start + BATCH_SIZE]]
         X += [feats for _, feats in prepare_many(batch)]
-    return X, y
+    return X, unit_labels(docs)
+
+
+def unit_labels(docs: Sequence[LabelledDoc]) -> list[list[str]]:
+    """Each document's labels, one per unit (per labelled line)."""
+    return [[label for label in doc.labels if label] for doc in docs]
 
 
 def rule_precision(docs: Sequence[LabelledDoc]) -> dict[str, dict[str, float]]:
@@ -86,8 +90,26 @@ def holdout_split(
     return train, dev
 
 
+def fit_new(
+    docs: list[LabelledDoc], params: dict[str, Any] | None = None,
+    extra_docs: Sequence[LabelledDoc] = (), extra_weights: Sequence[float] = (),
+    calibrate: bool = True, log: Callable[[str], None] = lambda message: None,
+) -> tuple[LineClassifier, dict[str, Any] | None]:
+    """A model trained anew with ``params`` on ``docs`` (and the weighted ``extra_docs``),
+    with its own calibration table unless not ``calibrate``; and what the table was fitted
+    on (None without one)."""
+    table, calibration = (fit_calibration(docs, extra_docs, extra_weights, params, log)
+                          if calibrate else (None, None))
+    train_docs = [*docs, *extra_docs]
+    X, y = featurize_docs(train_docs)
+    model = LineClassifier(**(params or {})).fit(
+        X, y, [doc.group for doc in train_docs], [1.0] * len(docs) + list(extra_weights))
+    model.body_calibration_ = table
+    return model, calibration
+
+
 def fit_calibration(
-    docs: list[LabelledDoc], extra_docs: list[LabelledDoc], extra_weights: list[float],
+    docs: list[LabelledDoc], extra_docs: Sequence[LabelledDoc], extra_weights: Sequence[float],
     params: dict[str, Any] | None, log: Callable[[str], None],
 ) -> tuple[np.ndarray | None, dict[str, Any]]:
     """The calibration table of a model trained with ``params`` on ``docs`` (and the
@@ -98,11 +120,7 @@ def fit_calibration(
         log("calibration: too few pages to hold a third out; the model gets the default table")
         return None, {"held_out_documents": 0}
     log(f"calibration: training on {len(rest)} documents to read {len(held)} held out")
-    train_docs = rest + extra_docs
-    X, y = featurize_docs(train_docs)
-    model = LineClassifier(**(params or {})).fit(
-        X, y, [doc.group for doc in train_docs], [1.0] * len(rest) + extra_weights)
-    del X
+    model, _ = fit_new(rest, params, extra_docs, extra_weights, calibrate=False)
     sums = word_sums((units, proba, words, doc.labels)
                      for doc, units, _, proba, words in predicted(model, held))
     return fit_table(sums), {"held_out_documents": len(held)}
@@ -163,27 +181,24 @@ def train(
             train_docs, dev_docs = docs, []
     else:
         train_docs, dev_docs = docs, []
-    table, calibration = None, None
-    if calibrate and init is None:
-        table, calibration = fit_calibration(train_docs, extra_docs, extra_weights, params, log)
-    doc_weights = [1.0] * len(train_docs) + extra_weights
-    train_docs = train_docs + extra_docs
-    log(f"training on {len(train_docs)} documents, reporting on {len(dev_docs)}")
-    X, y = featurize_docs(train_docs)
-    groups = [doc.group for doc in train_docs]
+    all_docs = train_docs + extra_docs
+    log(f"training on {len(all_docs)} documents, reporting on {len(dev_docs)}")
+    y = unit_labels(all_docs)
+    calibration = None
     if init is not None:
+        X, _ = featurize_docs(all_docs)
         base, _ = load_model(init)
-        model = base.adapt(X, y, groups=groups, **(params or {}))
+        model = base.adapt(X, y, groups=[doc.group for doc in all_docs], **(params or {}))
+        del X
         log(f"adapted {init} to the new labels")
     else:
-        model = LineClassifier(**(params or {})).fit(X, y, groups, doc_weights)
-        model.body_calibration_ = table
-    del X
+        model, calibration = fit_new(train_docs, params, extra_docs, extra_weights,
+                                     calibrate, log)
     info: dict[str, Any] = {
         "trained": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": command or " ".join(["cleaner", *sys.argv[1:]]),
         "data": {os.path.basename(p): file_digest(p) for p in paths},
-        "documents": len(train_docs),
+        "documents": len(all_docs),
         "units": sum(len(labels) for labels in y),
         "labels": dict(Counter(label for labels in y for label in labels)),
         "init": os.path.basename(init) if init else None,
@@ -191,7 +206,7 @@ def train(
         "weighted": {os.path.basename(p): w for p, w in weighted},
         "calibration": calibration,
         "rule_precision": {
-            name: value["precision"] for name, value in rule_precision(train_docs).items()
+            name: value["precision"] for name, value in rule_precision(all_docs).items()
         },
     }
     result = None

@@ -56,3 +56,16 @@ def no_temp_files(directory: Path) -> bool:
 
 def assert_no_traceback(stderr: str) -> None:
     assert "Traceback" not in stderr, stderr
+
+
+def rewrite_model(src: str, dst, edit) -> None:
+    """Copy the model file at ``src`` to ``dst`` with its metadata and arrays changed by
+    ``edit(meta, arrays)``."""
+    import numpy as np
+
+    with np.load(src, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    meta = json.loads(arrays["__meta__"].tobytes())
+    edit(meta, arrays)
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez_compressed(dst, **arrays)

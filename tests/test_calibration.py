@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import FIXTURES_DIR, assert_no_traceback, run
+from helpers import FIXTURES_DIR, assert_no_traceback, rewrite_model, run
 
 from cleaner import Cleaner, ModelError
 from cleaner.calibration import PRIOR_WORDS, fit_table, held_out_split, word_sums
@@ -104,17 +104,10 @@ def test_the_table_survives_the_file_and_adapting(tiny_model, tmp_path, articles
     assert np.array_equal(model.adapt(X, y).body_calibration_, model.body_calibration_)
 
 
-def _rewritten(src: str, dst, edit) -> None:
-    with np.load(src, allow_pickle=False) as data:
-        arrays = {name: data[name] for name in data.files}
-    edit(arrays)
-    np.savez_compressed(dst, **arrays)
-
-
 def test_a_file_without_a_table_decides_with_the_default(tiny_model, tmp_path, articles):
     """Files written before models carried a table still load, and decide as they did."""
     old = tmp_path / "old.npz"
-    _rewritten(tiny_model, old, lambda arrays: arrays.pop("body_calibration_"))
+    rewrite_model(tiny_model, old, lambda meta, arrays: arrays.pop("body_calibration_"))
     assert load_model(str(old))[0].body_calibration_ is None
     default = Cleaner(tiny_model)
     default.model = load_model(tiny_model)[0]
@@ -126,7 +119,7 @@ def test_a_file_without_a_table_decides_with_the_default(tiny_model, tmp_path, a
 
 @pytest.mark.parametrize("edit", ["shape", "falling", "above one", "nan"])
 def test_a_bad_table_is_refused(tiny_model, tmp_path, edit):
-    def change(arrays):
+    def change(meta, arrays):
         table = arrays["body_calibration_"].copy()
         if edit == "shape":
             table = table[:, :5]
@@ -139,7 +132,7 @@ def test_a_bad_table_is_refused(tiny_model, tmp_path, edit):
         arrays["body_calibration_"] = table
 
     bad = tmp_path / "bad.npz"
-    _rewritten(tiny_model, bad, change)
+    rewrite_model(tiny_model, bad, change)
     with pytest.raises(ModelError, match="body_calibration_"):
         Cleaner(bad)
 

@@ -9,21 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import rewrite_model
 
 from cleaner import Cleaner, ModelError
 from cleaner.modelfile import FORMAT_VERSION, load_model, save_model
 
 SHIPPED = Path(__file__).resolve().parent.parent / "models" / "cleaner.npz"
-
-
-def _rewrite(src: str, dst: Path, edit) -> None:
-    """Copy the model at ``src`` to ``dst`` with its metadata changed by ``edit``."""
-    with np.load(src, allow_pickle=False) as data:
-        arrays = {name: data[name] for name in data.files}
-    meta = json.loads(arrays["__meta__"].tobytes())
-    edit(meta, arrays)
-    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    np.savez_compressed(dst, **arrays)
 
 
 @pytest.mark.parametrize("which", ["tiny_model", "tiny_sequence_model"])
@@ -73,21 +64,22 @@ def test_npz_without_metadata(tmp_path):
 
 def test_future_format_version_is_refused(tiny_model, tmp_path):
     newer = tmp_path / "newer.npz"
-    _rewrite(tiny_model, newer, lambda meta, arrays: meta.update(format_version=FORMAT_VERSION + 1))
+    rewrite_model(tiny_model, newer,
+                  lambda meta, arrays: meta.update(format_version=FORMAT_VERSION + 1))
     with pytest.raises(ModelError, match="version"):
         Cleaner(newer)
 
 
 def test_other_label_set_is_refused(tiny_model, tmp_path):
     other = tmp_path / "labels.npz"
-    _rewrite(tiny_model, other, lambda meta, arrays: meta.update(labels=["body", "junk"]))
+    rewrite_model(tiny_model, other, lambda meta, arrays: meta.update(labels=["body", "junk"]))
     with pytest.raises(ModelError, match="labels"):
         Cleaner(other)
 
 
 def test_other_features_are_refused(tiny_model, tmp_path):
     other = tmp_path / "features.npz"
-    _rewrite(tiny_model, other, lambda meta, arrays: meta["dense_names"].append("new"))
+    rewrite_model(tiny_model, other, lambda meta, arrays: meta["dense_names"].append("new"))
     with pytest.raises(ModelError, match="features"):
         Cleaner(other)
 
@@ -98,7 +90,7 @@ def test_wrong_array_shapes_are_refused(tiny_model, tmp_path):
     def shrink(meta, arrays):
         arrays["pass1_w1"] = arrays["pass1_w1"][:5]
 
-    _rewrite(tiny_model, other, shrink)
+    rewrite_model(tiny_model, other, shrink)
     with pytest.raises(ModelError, match="incompatible"):
         Cleaner(other)
 
@@ -188,7 +180,7 @@ def test_cleaning_does_not_import_scikit_learn():
 
 def test_missing_linear_stage1_arrays_are_refused(tiny_model, tmp_path):
     other = tmp_path / "nolinear.npz"
-    _rewrite(tiny_model, other, lambda meta, arrays: arrays.pop("stage1_coef_"))
+    rewrite_model(tiny_model, other, lambda meta, arrays: arrays.pop("stage1_coef_"))
     with pytest.raises(ModelError, match="stage1_coef_"):
         Cleaner(other)
 
@@ -213,7 +205,7 @@ def test_a_model_from_before_the_linear_stage1_still_loads(tmp_path, articles):
         del meta["params"]["linear_alpha"], meta["params"]["linear_epochs"]
         assert "stage1_coef_" not in arrays
 
-    _rewrite(str(path), old, forget_linear)
+    rewrite_model(str(path), old, forget_linear)
     text = articles[sorted(articles)[0]]
     a, b = Cleaner(path).classify(text), Cleaner(old).classify(text)
     assert [r.probabilities for r in a] == [r.probabilities for r in b]
@@ -246,6 +238,6 @@ def test_bad_recurrent_network_arrays_are_refused(tiny_sequence_model, tmp_path,
         else:
             arrays["sequence_w_out_"] = arrays["sequence_w_out_"][:3]
 
-    _rewrite(tiny_sequence_model, other, change)
+    rewrite_model(tiny_sequence_model, other, change)
     with pytest.raises(ModelError, match="sequence_"):
         Cleaner(other)
