@@ -9,7 +9,7 @@ out-of-fold stage-1 probabilities exactly as ``LineClassifier.fit`` makes them, 
 of the held-out pages from model A's stage 1 (cached in DIR as .npy). Then it scores on
 the held-out pages, as calibrate.py does (by place alone; with the calibrated choice, the
 table cross-fitted by halves): model A's own stage 2, and with ``--trees N`` gradient-
-boosted trees of N rounds (the teacher trees of ``model.py``) and the mean of the two.
+boosted trees of N rounds (the teacher trees of ``distill.py``) and the mean of the two.
 With ``--students`` also students as ``fit`` distils them (64 units, seed 0, in about a
 minute each), from model A's stage 2 alone (a control) and from its mean with the trees,
 fitted on all training rows and out of fold by page (as ``fit`` does with
@@ -37,23 +37,14 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import calibrate  # noqa: E402
 
+from cleaner.blas import one_thread  # noqa: E402
+from cleaner.distill import _distill_to, _fit_trees, _tree_logits, _tree_target  # noqa: E402
 from cleaner.features import featurize_many, hashed  # noqa: E402
 from cleaner.labelled import read_labelled  # noqa: E402
-from cleaner.model import (  # noqa: E402
-    SEQUENCE_EPOCHS,
-    SEQUENCE_HIDDEN_PER_UNIT,
-    LineClassifier,
-    _distill_to,
-    _fit_trees,
-    _fold_rows,
-    _forward,
-    _softmax,
-    _tree_logits,
-    _tree_target,
-    one_thread,
-)
+from cleaner.model import LineClassifier, _fold_rows  # noqa: E402
 from cleaner.modelfile import load_model  # noqa: E402
-from cleaner.sequence import SequenceNet  # noqa: E402
+from cleaner.network import _forward, _softmax  # noqa: E402
+from cleaner.sequence import SEQUENCE_EPOCHS, SEQUENCE_HIDDEN_PER_UNIT, SequenceNet  # noqa: E402
 from cleaner.train import featurize_docs  # noqa: E402
 
 

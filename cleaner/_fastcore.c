@@ -1,11 +1,12 @@
 /* The per-document hot path of prediction in C: features, hashed n-grams, stage 1 and
  * the stage-2 inputs of one document's units.
  *
- * cleaner/features.py and cleaner/model.py are the specification: they compute the same
- * numbers with numpy for many documents at once (training, adapting) and are what this
- * file is tested against (tests/test_fastcore.py). numpy spends most of a document's time
- * on call overhead and on whole-text passes; here every unit is read once. Differences
- * are limited to the last bits of a few transcendental functions (numpy's SIMD exp/log).
+ * cleaner/features.py, cleaner/context.py and cleaner/model.py are the specification:
+ * they compute the same numbers with numpy for many documents at once (training,
+ * adapting) and are what this file is tested against (tests/test_fastcore.py). numpy
+ * spends most of a document's time on call overhead and on whole-text passes; here every
+ * unit is read once. Differences are limited to the last bits of a few transcendental
+ * functions (numpy's SIMD exp/log).
  * cleaner/fastcore.py is the Python side: it prepares what needs regular expressions and
  * falls back to numpy for texts this file declines (it returns None for them).
  *
@@ -79,7 +80,7 @@ static const int NEIGHBOURS[N_NEIGHBOURS] = {-2, -1, 1, 2};
 /* features.MIN_CONTAIN_CHARS, MARKER_MAX_WORDS. */
 #define MIN_CONTAIN_CHARS 16
 #define MARKER_MAX_WORDS 12
-/* model.STAGE2_NEIGHBOURS, STAGE2_WINDOW, LINEAR_NEIGHBOURS, MARKER_WINDOW. */
+/* context.STAGE2_NEIGHBOURS, STAGE2_WINDOW, LINEAR_NEIGHBOURS, MARKER_WINDOW. */
 static const int STAGE2_NEIGHBOURS[6] = {-3, -2, -1, 1, 2, 3};
 #define STAGE2_WINDOW 8
 static const int LINEAR_NEIGHBOURS[4] = {-2, -1, 1, 2};
@@ -1020,7 +1021,7 @@ static float pairwise_sum(const float *a, Py_ssize_t n)
     return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
 }
 
-/* model._softmax of each row of a (n, N_LABELS) array, in place. */
+/* network._softmax of each row of a (n, N_LABELS) array, in place. */
 static void softmax_rows(float *p, Py_ssize_t n)
 {
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -1033,7 +1034,7 @@ static void softmax_rows(float *p, Py_ssize_t n)
     }
 }
 
-/* model._fill_context: the probabilities of each unit, of its neighbours at ``shifts``
+/* context._fill_context: the probabilities of each unit, of its neighbours at ``shifts``
  * (zero outside the document) and their mean over +-STAGE2_WINDOW; returns the columns
  * written. */
 static int fill_context(float *out, Py_ssize_t stride, const float *p, Py_ssize_t n,
@@ -1064,7 +1065,7 @@ static int fill_context(float *out, Py_ssize_t stride, const float *p, Py_ssize_
     return at + N_LABELS;
 }
 
-/* model.decayed_mean_before of the probabilities (before: rows in order; after: rows in
+/* context.decayed_mean_before of the probabilities (before: rows in order; after: rows in
  * reverse), written to columns [0, 7) and [7, 14) of out. */
 static void decayed_means(float *out, Py_ssize_t stride, const float *p, Py_ssize_t n,
                           double *sums)
@@ -1704,7 +1705,7 @@ done:
     return result;
 }
 
-/* softmax(z): model._softmax of a (n, 7) float32 array, in place. */
+/* softmax(z): network._softmax of a (n, 7) float32 array, in place. */
 static PyObject *softmax(PyObject *self, PyObject *arg)
 {
     Py_buffer z;

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import decode, features, model, repeats, segment
+from . import context, decode, features, model, repeats, segment
 from .blas import one_thread
 from .labels import LABELS
 from .markdown import mask_link_targets
@@ -55,12 +55,13 @@ def _configured() -> bool:
     if (_fastcore.own_names() != features.OWN_NAMES
             or _fastcore.N_DENSE != len(features.DENSE_NAMES)
             or features.NEIGHBOURS != (-2, -1, 1, 2) or features.WINDOW != 5
-            or model.STAGE2_NEIGHBOURS != (-3, -2, -1, 1, 2, 3) or model.STAGE2_WINDOW != 8
-            or model.LINEAR_NEIGHBOURS != (-2, -1, 1, 2) or model.MARKER_WINDOW != 8
-            or _fastcore.DECAY_CHUNK != int(model.DECAY_HALF_LIFE * 16)
-            or _fastcore.STAGE2_WIDTH != model._stage2_width(len(LABELS), False)):
+            or context.STAGE2_NEIGHBOURS != (-3, -2, -1, 1, 2, 3)
+            or context.STAGE2_WINDOW != 8
+            or context.LINEAR_NEIGHBOURS != (-2, -1, 1, 2) or context.MARKER_WINDOW != 8
+            or _fastcore.DECAY_CHUNK != int(context.DECAY_HALF_LIFE * 16)
+            or _fastcore.STAGE2_WIDTH != context._stage2_width(len(LABELS), False)):
         return False
-    decay = 0.5 ** (1.0 / model.DECAY_HALF_LIFE)
+    decay = 0.5 ** (1.0 / context.DECAY_HALF_LIFE)
     steps = np.arange(_fastcore.DECAY_CHUNK, dtype=np.float64)
     with np.errstate(divide="ignore"):
         log_table = np.log(np.arange(_LOG_TABLE_SIZE, dtype=np.float32))
@@ -146,7 +147,7 @@ def _doc_inputs(
 
 
 def _forward(net: tuple[np.ndarray, ...], X2: np.ndarray) -> np.ndarray:
-    """model._forward with its bias and ReLU in place and the softmax in C: for a short
+    """network._forward with its bias and ReLU in place and the softmax in C: for a short
     document the calls around the products cost as much as the products."""
     w1, b1, w2, b2 = net
     h = X2 @ w1
@@ -197,7 +198,7 @@ def predict(
     mean, scale = classifier.dense_mean_, classifier.dense_scale_
     bounds = list(itertools.accumulate((len(x[0]) for x in done), initial=0))
     spans = list(zip(bounds, bounds[1:]))
-    width = len(mean) + model._stage2_width(len(LABELS), done[0][2] is not None)
+    width = len(mean) + context._stage2_width(len(LABELS), done[0][2] is not None)
     X2 = np.empty((bounds[-1], width), np.float32)
     probas = [x[1] for x in done]
     with one_thread():

@@ -49,7 +49,7 @@ _CLOSING = frozenset("\"'\u201d\u2019\u00bb)]")
 #: A short line that opens a comment or review section ("Comments", "3 Kommentare", "Leave
 #: a reply", "47 people found this review helpful", "Reply"). Everything after such a line
 #: tends not to be the article, however much it reads like prose: stage 2 sees where the
-#: last one was (see ``model.stage2_inputs``). On dev, 1.5% of matching lines are body.
+#: last one was (see ``context.stage2_inputs``). On dev, 1.5% of matching lines are body.
 SECTION_MARKER = regex.compile(
     r"""(?ix)^\W*(?:\d+\s+)?(?:
       comments?|kommentare?|commentaires?|comentarios?|commenti|komentarze|reviews?

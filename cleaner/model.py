@@ -18,33 +18,37 @@ the last pass's inputs too, and its probabilities are averaged with the pass's.
 
 Prediction needs only numpy: the fitted weights are plain arrays (see ``to_arrays``), so a
 model file never holds code and keeps working across scikit-learn releases.
+
+This module is the estimator, ``LineClassifier``: fitting, prediction, ``adapt`` and the
+arrays of a model file. What it builds on has a module of its own:
+
+- ``network``: the softmax and forward pass of plain-array networks, one copy for every
+  module that runs a network, as each model depends on their exact bits;
+- ``context``: stage 2's inputs (neighbours, section, body position, markers), the numpy
+  specification that the C hot path (``_fastcore.c``) is held to;
+- ``distill``: the teacher and the student of ``distill_hidden``, needed only in training;
+- ``sequence``: the recurrent network of ``sequence``, imported only for a model with one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
-from .adam import Adam
 from .blas import one_thread
+from .context import LINEAR_NEIGHBOURS, _fill_context, _fill_stage2, _stage2_width
 from .decode import CALIBRATION_KNOTS
-from .features import DENSE_NAMES, DocFeatures, hashed, window_mean, window_sum
+from .distill import _distill_to, _teacher_target, _tree_target
+from .features import DENSE_NAMES, DocFeatures, hashed
 from .labels import LABEL_INDEX, LABELS
+from .network import _forward, _softmax
 
 if TYPE_CHECKING:  # imported when a model has one: the shipped model does not
     from .sequence import SequenceNet
 
-#: Offsets of the neighbours whose stage-1 probabilities stage 2 sees.
-STAGE2_NEIGHBOURS = (-3, -2, -1, 1, 2, 3)
-#: Half-width of the window of averaged stage-1 probabilities stage 2 sees.
-STAGE2_WINDOW = 8
-#: Offsets of the neighbours whose linear stage-1 probabilities stage 2 sees (and their
-#: mean over the same window).
-LINEAR_NEIGHBOURS = (-2, -1, 1, 2)
 #: How much one new labelled unit counts in stage 1, against one of the original data.
 ADAPT_COUNT_WEIGHT = 20.0
 #: Strength of the pull of stage 2's weights back to the ones it had, when adapting: an L2
@@ -77,28 +81,6 @@ def unit_weights(docs: Sequence[DocFeatures], weighting: str) -> np.ndarray:
     raise ValueError(f"unknown weighting {weighting!r}")
 
 
-#: Rows up to this long are summed by numpy left to right (longer ones pairwise, in
-#: blocks of 8), so summing them down the columns of the transpose gives the same bits.
-_SEQUENTIAL_SUM_MAX = 7
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax of each row of ``z`` (a new C-ordered array)."""
-    if z.shape[1] > _SEQUENTIAL_SUM_MAX:
-        z = z - z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
-    # On the transpose (labels, rows): numpy reduces a short last axis one row at a time,
-    # which for a few labels costs more than the exp; over the first axis the same
-    # maximum and the same left-to-right sum are a few passes over whole rows.
-    t = z.T.copy()
-    t -= t.max(axis=0)
-    np.exp(t, out=t)
-    t /= t.sum(axis=0)
-    return np.ascontiguousarray(t.T)
-
-
 def _fold_rows(offsets: np.ndarray, groups: Sequence[str], n_folds: int):
     """(training rows, held-out rows) of each fold, whole documents of a group together."""
     from sklearn.model_selection import GroupKFold
@@ -107,142 +89,6 @@ def _fold_rows(offsets: np.ndarray, groups: Sequence[str], n_folds: int):
     for train_docs, test_docs in GroupKFold(n_splits=n_folds).split(doc_index, groups=groups):
         yield (np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in train_docs]),
                np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in test_docs]))
-
-
-def _forward(net: tuple[np.ndarray, ...], X2: np.ndarray) -> np.ndarray:
-    """Label probabilities from a one-hidden-layer ReLU network stored as plain arrays."""
-    w1, b1, w2, b2 = net
-    return _softmax(np.maximum(X2 @ w1 + b1, 0) @ w2 + b2)
-
-
-#: The recurrent network beside stage 2 (``LineClassifier(sequence=G)``, G recurrent
-#: units each way; ``cleaner/sequence.py``): its first layer's width per recurrent unit
-#: (64 for G = 32 and 32 for G = 16, the two shapes measured) and its passes over the
-#: training pages. Its probabilities and stage 2's are averaged.
-SEQUENCE_HIDDEN_PER_UNIT = 2
-SEQUENCE_EPOCHS = 15
-
-#: Distilling stage 2 (``LineClassifier(distill_hidden=...)``): passes of minibatch Adam
-#: over the training units, their size, the learning rate (decayed linearly to 0 over the
-#: run) and the L2 penalty, as in the teacher's networks.
-DISTILL_EPOCHS = 40
-DISTILL_BATCH = 512
-DISTILL_LEARNING_RATE = 1e-3
-DISTILL_ALPHA = 1e-4
-#: The gradient-boosted trees that join the teacher with ``teacher_trees`` rounds: their
-#: learning rate, leaves per tree and L2 penalty.
-TREE_LEARNING_RATE = 0.2
-TREE_LEAVES = 63
-TREE_L2 = 1.0
-
-
-def _teacher_target(
-    teacher: tuple[np.ndarray, ...], X2: np.ndarray, temperature: float
-) -> np.ndarray:
-    """The teacher network's softmax at ``temperature`` on the rows of ``X2``."""
-    target = np.empty((X2.shape[0], teacher[2].shape[1]), np.float32)
-    for a in range(0, X2.shape[0], 65536):  # a block at a time
-        target[a : a + 65536] = _softmax(
-            (np.maximum(X2[a : a + 65536] @ teacher[0] + teacher[1], 0) @ teacher[2]
-             + teacher[3]) / np.float32(temperature))
-    return target
-
-
-def _fit_trees(X2: np.ndarray, target: np.ndarray, weights: np.ndarray, rounds: int,
-               random_state: int):
-    """Gradient-boosted trees (scikit-learn's ``HistGradientBoostingClassifier``) of
-    ``rounds`` rounds fitted to ``target`` on the rows of ``X2``. They only teach (see
-    ``_tree_target``): trees cut the measures at thresholds where the networks bend
-    smoothly, and the two disagree where each alone errs."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    trees = HistGradientBoostingClassifier(
-        max_iter=rounds, learning_rate=TREE_LEARNING_RATE, max_leaf_nodes=TREE_LEAVES,
-        l2_regularization=TREE_L2, early_stopping=False, random_state=random_state)
-    return trees.fit(X2, target, sample_weight=weights / max(float(weights.mean()), 1e-12))
-
-
-def _tree_logits(trees, X2: np.ndarray) -> np.ndarray:
-    """The trees' logits on the rows of ``X2`` over all labels (-30 for those they never
-    saw)."""
-    logits = np.full((X2.shape[0], len(LABELS)), -30.0, np.float32)
-    for a in range(0, X2.shape[0], 65536):
-        raw = trees.decision_function(X2[a : a + 65536])
-        if raw.ndim == 1:  # two labels: one logit, of the second against the first
-            raw = np.stack([np.zeros_like(raw), raw], axis=1)
-        logits[a : a + 65536, trees.classes_] = raw
-    return logits
-
-
-def _tree_target(
-    X2: np.ndarray, target: np.ndarray, weights: np.ndarray, rounds: int,
-    temperature: float, random_state: int,
-    folds: Sequence[tuple[np.ndarray | slice, np.ndarray | slice]] | None = None,
-) -> np.ndarray:
-    """The softmax at ``temperature`` of trees on the rows of ``X2``: with ``folds``
-    ((training rows, held-out rows) by page), each row's from trees that never saw its
-    page; without, from trees fitted on all rows. Out-of-fold, the trees teach how sure
-    they are on unseen pages: trees fitted on the rows they teach are surer than that,
-    and a student of those kept less of their gain (held-out pages: +0.0016 against
-    +0.0024 by place, ``docs/algorithm.md`` section 4)."""
-    everything = slice(None)  # (a view: no copy of the 1.4M training rows)
-    logits = np.empty((X2.shape[0], len(LABELS)), np.float32)
-    for rows_train, rows_test in folds or [(everything, everything)]:
-        trees = _fit_trees(X2[rows_train], target[rows_train], weights[rows_train], rounds,
-                           random_state)
-        logits[rows_test] = _tree_logits(trees, X2[rows_test])
-    return _softmax(logits / np.float32(temperature))
-
-
-def _distill(
-    teacher: tuple[np.ndarray, ...], X2: np.ndarray, weights: np.ndarray, hidden: int,
-    temperature: float, random_state: int, epochs: int = DISTILL_EPOCHS,
-) -> tuple[np.ndarray, ...]:
-    """A network of ``hidden`` ReLU units trained to reproduce the ``teacher`` network
-    on the rows of ``X2`` (see ``_distill_to``)."""
-    return _distill_to(_teacher_target(teacher, X2, temperature), X2, weights, hidden,
-                       random_state, epochs)
-
-
-def _distill_to(
-    target: np.ndarray, X2: np.ndarray, weights: np.ndarray, hidden: int,
-    random_state: int, epochs: int = DISTILL_EPOCHS,
-) -> tuple[np.ndarray, ...]:
-    """A network of ``hidden`` ReLU units trained to reproduce a teacher on the rows of
-    ``X2``: minimising the ``weights``-weighted cross-entropy of its softmax against
-    ``target``, the teacher's softmax at the distillation temperature, by
-    minibatch Adam with a linearly decaying learning rate, in numpy from one seed, so the
-    same data gives the same network. The student is used as it comes out, so its logits
-    are about the teacher's divided by the temperature: its probabilities are softer."""
-    rows, n_in = X2.shape
-    k = target.shape[1]
-    unit = (weights / max(float(np.mean(weights)), 1e-12)).astype(np.float32)[:, None]
-    rng = np.random.RandomState(random_state)
-    # scikit-learn's initialisation for ReLU layers (Glorot, uniform).
-    bound = np.sqrt(6.0 / (n_in + hidden))
-    w1 = rng.uniform(-bound, bound, (n_in, hidden)).astype(np.float32)
-    b1 = rng.uniform(-bound, bound, hidden).astype(np.float32)
-    bound = np.sqrt(6.0 / (hidden + k))
-    w2 = rng.uniform(-bound, bound, (hidden, k)).astype(np.float32)
-    b2 = rng.uniform(-bound, bound, k).astype(np.float32)
-    adam = Adam([w1, b1, w2, b2], DISTILL_LEARNING_RATE,
-                epochs * -(-rows // DISTILL_BATCH))
-    for _ in range(epochs):
-        order = rng.permutation(rows)
-        for a in range(0, rows, DISTILL_BATCH):
-            idx = order[a : a + DISTILL_BATCH]
-            x = X2[idx]
-            pre = x @ w1 + b1
-            h = np.maximum(pre, 0)
-            # d(mean weighted cross-entropy)/d(logits) = weight * (p - q) / batch
-            dz = _softmax(h @ w2 + b2)
-            dz -= target[idx]
-            dz *= unit[idx] / np.float32(len(idx))
-            dh = (dz @ w2.T) * (pre > 0)
-            decay = np.float32(DISTILL_ALPHA / len(idx))
-            adam.step((x.T @ dh + decay * w1, dh.sum(axis=0), h.T @ dz + decay * w2,
-                       dz.sum(axis=0)))
-    return w1, b1, w2, b2
 
 
 def _array(arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -350,136 +196,6 @@ def _fine_tune(
                           options={"maxiter": ADAPT_MAX_ITER})
     return tuple(part.astype(np.float32) for part in unpack(result.x))
 
-
-def stage2_inputs(dense: np.ndarray, proba: np.ndarray) -> np.ndarray:
-    """Stage-2 inputs of one document (after its scaled dense measures): the stage-1
-    probabilities of the unit, its neighbours, their windowed and long-range means, where
-    the unit lies relative to the text stage 1 believes is body, and whether it follows a
-    comment or review section marker."""
-    out = np.zeros((len(proba), _stage2_width(proba.shape[1], False)), np.float32)
-    _fill_stage2(out, dense, proba)
-    return out
-
-
-#: Blocks of stage-1 probabilities in a stage-2 row: own, neighbours, windowed mean, and
-#: the decayed means before and after the unit.
-_STAGE2_BLOCKS = 4 + len(STAGE2_NEIGHBOURS)
-#: Columns of body position (4) and section-marker state (4) after those blocks.
-_STAGE2_TAIL = 8
-#: Half-life, in units, of the decayed means of stage-1 probabilities before and after a
-#: unit: a long memory of what kind of section the unit sits in (comments, product
-#: details, a list of teasers), which the +-8 window is too short to see.
-DECAY_HALF_LIFE = 15
-#: Half-width of the window in which section markers are counted.
-MARKER_WINDOW = 8
-_MARKER = DENSE_NAMES.index("section_marker")
-
-
-#: Blocks of linear stage-1 probabilities: own, neighbours, windowed mean.
-_LINEAR_BLOCKS = 2 + len(LINEAR_NEIGHBOURS)
-
-
-def _stage2_width(k: int, linear: bool) -> int:
-    return _STAGE2_BLOCKS * k + _STAGE2_TAIL + (_LINEAR_BLOCKS * k if linear else 0)
-
-
-@cache  # one entry per chunk length: at most 16 * half_life of them
-def _decay_powers(decay: float, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """decay**-j and decay**j for j < m - 1, and decay**j for j < m (as columns), as
-    decayed_mean_before uses them for a chunk of m rows (made once: powers cost more
-    than the rest of a short document's chunk). Read-only, as they are shared."""
-    steps = np.arange(m, dtype=np.float64)
-    powers = ((decay ** -steps[:-1])[:, None], (decay ** steps[:-1])[:, None],
-              (decay**steps)[:, None])
-    for array in powers:
-        array.flags.writeable = False
-    return powers
-
-
-@lru_cache(maxsize=1024)
-def _decay_norms(decay: float, n: int) -> np.ndarray:
-    """Sum of decay**j for j < i, for each i < n, as a column (read-only, shared)."""
-    index = np.arange(n, dtype=np.float64)
-    norm = ((1.0 - decay**index) / (1.0 - decay))[:, None]
-    norm.flags.writeable = False
-    return norm
-
-
-def decayed_mean_before(values: np.ndarray, half_life: float) -> np.ndarray:
-    """Row i: the mean of rows 0..i-1 weighted by 2**(-distance / half_life), distance
-    counted from i-1 (zeros for row 0). Computed in chunks short enough that the
-    rescaling by powers of the decay stays within float range."""
-    n = len(values)
-    out = np.zeros(values.shape, np.float64)
-    if n < 2:
-        return out.astype(values.dtype)
-    decay = 0.5 ** (1.0 / half_life)
-    chunk = int(half_life * 16)  # decay**chunk ~ 1.5e-5: powers stay near 1e5 at most
-    carry = np.zeros(values.shape[1], np.float64)  # the weighted sum before the chunk
-    for start in range(0, n, chunk):
-        block = values[start : start + chunk].astype(np.float64)
-        m = len(block)
-        down, up, powers = _decay_powers(decay, m)
-        # Row start+j: decay**j * carry + decay**(j-1) * sum_{k<j} decay**-k * block[k].
-        sums = out[start : start + m]
-        np.cumsum(block[:-1] * down, axis=0, out=sums[1:])
-        sums[1:] *= up
-        sums += powers * carry
-        carry = sums[-1] * decay + block[-1]
-    out[1:] /= _decay_norms(decay, n)[1:]
-    return out.astype(values.dtype)
-
-
-def _fill_context(out: np.ndarray, proba: np.ndarray, shifts: Sequence[int]) -> int:
-    """Write the unit's probabilities, its neighbours' at ``shifts`` and their mean over
-    ``STAGE2_WINDOW`` into the first columns of ``out``; return the next free column."""
-    n, k = proba.shape
-    out[:, :k] = proba
-    at = k
-    for shift in shifts:  # zero where the neighbour is outside the document
-        if 0 < shift < n:
-            out[: n - shift, at : at + k] = proba[shift:]
-        elif 0 < -shift < n:
-            out[-shift:, at : at + k] = proba[: n + shift]
-        at += k
-    out[:, at : at + k] = window_mean(proba, STAGE2_WINDOW)
-    return at + k
-
-
-def _fill_stage2(out: np.ndarray, dense: np.ndarray, proba: np.ndarray) -> None:
-    """Write ``stage2_inputs(dense, proba)`` into ``out`` (zeros, one row per unit): no
-    pieces to stack, as this runs for every document."""
-    n, k = proba.shape
-    at = _fill_context(out, proba, STAGE2_NEIGHBOURS)
-    if not n:
-        return
-    # Before and after (before, in reverse order) in one pass: columns are independent.
-    both = decayed_mean_before(np.hstack([proba, proba[::-1]]), DECAY_HALF_LIFE)
-    out[:, at : at + k] = both[:, :k]
-    out[:, at + k : at + 2 * k] = both[::-1, k:]
-    at += 2 * k
-    body = proba[:, _BODY]
-    mass = body * np.maximum(np.expm1(dense[:, 1]), 0)
-    total = max(float(mass.sum()), 1e-6)
-    before = (np.cumsum(mass) - mass) / total
-    out[:, at] = before
-    out[:, at + 1] = 1.0 - before - mass / total
-    strong = body > 0.5  # strong body before the unit, and after it
-    out[1:, at + 2] = np.logical_or.accumulate(strong[:-1])
-    out[:-1, at + 3] = np.logical_or.accumulate(strong[:0:-1])[::-1]
-    at += 4
-    # Comment and review sections: has a marker been seen, how long ago, how many near.
-    marker = dense[:, _MARKER] > 0
-    row = np.arange(n)
-    last = np.maximum.accumulate(np.where(marker, row, -1))
-    seen = np.empty(n, np.int64)  # the last marker before each unit (-1: none)
-    seen[0] = -1
-    seen[1:] = last[:-1]
-    out[:, at] = seen >= 0
-    out[:, at + 1] = np.where(seen >= 0, np.log1p(row - seen) / 5, 0)
-    out[:, at + 2] = np.minimum(window_sum(marker, MARKER_WINDOW), 3) / 3
-    counts = np.cumsum(marker)
-    out[:, at + 3] = counts / max(int(counts[-1]), 1)
 
 
 class LineClassifier:
@@ -686,7 +402,7 @@ class LineClassifier:
 
     def _sequence_net(self) -> SequenceNet:
         """The (unfitted) recurrent network of ``sequence``."""
-        from .sequence import SequenceNet
+        from .sequence import SEQUENCE_EPOCHS, SEQUENCE_HIDDEN_PER_UNIT, SequenceNet
 
         g = int(self.sequence)
         return SequenceNet(hidden=SEQUENCE_HIDDEN_PER_UNIT * g, recurrent=g,

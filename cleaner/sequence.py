@@ -23,8 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .adam import Adam
-from .model import _softmax
+from .network import _softmax
 
+#: The recurrent network beside stage 2 (``LineClassifier(sequence=G)``, G recurrent
+#: units each way): its first layer's width per recurrent unit (64 for G = 32 and 32 for
+#: G = 16, the two shapes measured) and its passes over the training pages. Its
+#: probabilities and stage 2's are averaged.
+SEQUENCE_HIDDEN_PER_UNIT = 2
+SEQUENCE_EPOCHS = 15
 #: Inputs whose spread in training is below this are constant to the network: their
 #: weights are zeroed when the scaling is folded in, so that a value never seen in
 #: training cannot be multiplied by 1 / spread.
@@ -36,7 +42,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _batch_softmax(logits: np.ndarray) -> np.ndarray:
-    """``model._softmax`` over the last axis of a (T, B, K) batch."""
+    """``network._softmax`` over the last axis of a (T, B, K) batch."""
     return _softmax(logits.reshape(-1, logits.shape[-1])).reshape(logits.shape)
 
 

@@ -163,7 +163,8 @@ def test_model_predicts_on_one_blas_thread(page, monkeypatch):
             return forward(net, X2)
         return forward_and_look
 
-    # The network runs in numpy (model) or around the C hot path (fastcore).
+    # The network runs in numpy (model) or around the C hot path (fastcore). Patched where
+    # it is looked up: predict_proba calls the ``_forward`` that model imports from network.
     monkeypatch.setattr(model, "_forward", spy(model._forward))
     monkeypatch.setattr(fastcore, "_forward", spy(fastcore._forward))
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):

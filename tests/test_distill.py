@@ -10,14 +10,9 @@ import pytest
 from helpers import FIXTURES_DIR, assert_no_traceback, run
 
 from cleaner import Cleaner
-from cleaner.model import (
-    LineClassifier,
-    _distill,
-    _fit_trees,
-    _softmax,
-    _tree_logits,
-    _tree_target,
-)
+from cleaner.distill import _distill, _fit_trees, _tree_logits, _tree_target
+from cleaner.model import LineClassifier
+from cleaner.network import _softmax
 
 pytestmark = pytest.mark.usefixtures("tiny_env")
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from cleaner.api import prepare
+from cleaner.context import decayed_mean_before, stage2_inputs
 from cleaner.features import DENSE_NAMES
-from cleaner.model import decayed_mean_before, stage2_inputs
 from cleaner.segment import segment
 
 MARKER = DENSE_NAMES.index("section_marker")
@@ -106,8 +106,9 @@ def test_stage2_reads_the_linear_stage1_of_the_unit_and_its_neighbours():
     """After the Naive-Bayes blocks, a stage-2 row holds the linear half's probabilities
     of the unit, of its neighbours at LINEAR_NEIGHBOURS (zero past the document's ends)
     and their windowed mean; a model without a linear half has none of these columns."""
+    from cleaner.context import LINEAR_NEIGHBOURS, STAGE2_WINDOW
     from cleaner.features import window_mean
-    from cleaner.model import LINEAR_NEIGHBOURS, STAGE2_WINDOW, LineClassifier
+    from cleaner.model import LineClassifier
 
     units, feats = _features("One line.\n\nTwo lines here.\n\nThree.\n\nFour and more.\n")
     n, k = len(units), 7
@@ -219,7 +220,7 @@ def test_words_of_a_batch_are_each_documents_own():
 
 def test_softmax_is_the_row_wise_definition_bit_for_bit():
     """_softmax works on the transpose for speed; models depend on its exact bits."""
-    from cleaner.model import _softmax
+    from cleaner.network import _softmax
 
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
