@@ -5,9 +5,9 @@ Several networks merged into one predict better than one network (+0.01 shingle 
 stage 2's first layer is the largest product of prediction. One small network trained on
 the teacher's probabilities at a temperature keeps nearly all of that gain at a quarter of
 the cost, and gradient-boosted trees can join the teacher without ever being shipped
-(``docs/algorithm.md``, section 4, items 3 and 4). The student is trained in numpy from
-one seed, so the same data gives the same network, which scikit-learn's MLP cannot
-promise for soft targets.
+(``docs/algorithm.md``, section 4, items 3 and 4). The student is trained in numpy
+(scikit-learn's MLP takes no soft targets) from one seed, so the same data gives the same
+network.
 """
 
 from __future__ import annotations
