@@ -39,7 +39,8 @@ import calibrate  # noqa: E402
 
 from cleaner.blas import one_thread  # noqa: E402
 from cleaner.distill import _distill_to, _fit_trees, _tree_logits, _tree_target  # noqa: E402
-from cleaner.features import featurize_many, hashed  # noqa: E402
+from cleaner.features import featurize_many  # noqa: E402
+from cleaner.hashing import hashed  # noqa: E402
 from cleaner.labelled import read_labelled  # noqa: E402
 from cleaner.model import LineClassifier, _fold_rows  # noqa: E402
 from cleaner.modelfile import load_model  # noqa: E402

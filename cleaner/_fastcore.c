@@ -1,12 +1,12 @@
 /* The per-document hot path of prediction in C: features, hashed n-grams, stage 1 and
  * the stage-2 inputs of one document's units.
  *
- * cleaner/features.py, cleaner/context.py and cleaner/model.py are the specification:
- * they compute the same numbers with numpy for many documents at once (training,
- * adapting) and are what this file is tested against (tests/test_fastcore.py). numpy
- * spends most of a document's time on call overhead and on whole-text passes; here every
- * unit is read once. Differences are limited to the last bits of a few transcendental
- * functions (numpy's SIMD exp/log).
+ * cleaner/features.py (with chartable.py, tokens.py, markers.py and hashing.py),
+ * cleaner/context.py and cleaner/model.py are the specification: they compute the same
+ * numbers with numpy for many documents at once (training, adapting) and are what this
+ * file is tested against (tests/test_fastcore.py). numpy spends most of a document's time
+ * on call overhead and on whole-text passes; here every unit is read once. Differences
+ * are limited to the last bits of a few transcendental functions (numpy's SIMD exp/log).
  * cleaner/fastcore.py is the Python side: it prepares what needs regular expressions and
  * falls back to numpy for texts this file declines (it returns None for them).
  *
@@ -23,11 +23,11 @@
 #define BMP 0x10000
 #define N_LABELS 7
 
-/* Text classes of features._text_codes (class counts of the original text). */
+/* Text classes of chartable._text_codes (class counts of the original text). */
 enum { T_OTHER, T_LOWER, T_UPPER, T_DIGIT, T_SPACE, T_PUNCT, T_END };
-/* Joined-text codes of features._joined_codes. */
+/* Joined-text codes of chartable._joined_codes. */
 enum { J_WORD = 1, J_UPPER = 2, J_LOWER = 4, J_TITLE = 6, J_CASE = 6 };
-/* Edge flags of features._edge_table. */
+/* Edge flags of chartable._edge_table. */
 enum {
     E_UPPER = 1, E_LOWER = 2, E_DIGIT = 4, E_ALNUM = 8, E_TERMINAL = 16, E_CLOSING = 32,
     E_SPACE = 64, E_HASH = 128, E_QUOTE = 256, E_COLON = 512, E_BULLET = 1024,
@@ -77,7 +77,7 @@ static const int CONTEXT_COLUMNS[N_CONTEXT] = {
 static const int NEIGHBOURS[N_NEIGHBOURS] = {-2, -1, 1, 2};
 #define WINDOW 5
 #define N_DENSE (N_OWN + (N_NEIGHBOURS + 1) * N_CONTEXT)
-/* features.MIN_CONTAIN_CHARS, MARKER_MAX_WORDS. */
+/* features.MIN_CONTAIN_CHARS, markers.MARKER_MAX_WORDS. */
 #define MIN_CONTAIN_CHARS 16
 #define MARKER_MAX_WORDS 12
 /* context.STAGE2_NEIGHBOURS, STAGE2_WINDOW, LINEAR_NEIGHBOURS, MARKER_WINDOW. */
@@ -101,9 +101,9 @@ static Py_ssize_t log_table_size;
 static const double *decay_down, *decay_up; /* decay**-j, decay**j for j < DECAY_CHUNK */
 static double decay;
 static uint32_t crc_table[256];
-/* crc32 of the prefixes of hashed edge words (features._CRC_*). */
+/* crc32 of the prefixes of hashed edge words (hashing._CRC_*). */
 static uint32_t CRC_CARET, CRC_DOLLAR, CRC_SPACE, CRC_NO_BIGRAM, CRC_HEAD, CRC_TAIL;
-/* Marker pieces (features._MARKER_PIECES) as code points, and stopwords (UTF-8). */
+/* Marker pieces (markers._MARKER_PIECES) as code points, and stopwords (UTF-8). */
 #define MAX_PIECES 32
 static Py_UCS4 pieces[MAX_PIECES][16];
 static int piece_len[MAX_PIECES], n_pieces;
@@ -111,7 +111,7 @@ static int piece_len[MAX_PIECES], n_pieces;
  * passed over with one lookup. */
 static uint64_t piece_pairs[64];
 #define PAIR_BIT(a, b) (((a) * 31u + (b)) & 4095u)
-/* features._joined_fields by (previous code, code): does str.istitle fail here (1), is
+/* chartable._joined_fields by (previous code, code): does str.istitle fail here (1), is
  * the character upper (2), lower or title case (4). */
 static uint8_t case_fields[64];
 #define STOP_SLOTS 4096
@@ -532,7 +532,7 @@ static PyObject *features(PyObject *self, PyObject *args)
             Py_INCREF(Py_None); result = Py_None; goto done; /* not a span of this text */
         }
 
-        /* Class counts of the original text (features._class_counts): in the pass over the
+        /* Class counts of the original text (chartable._class_counts): in the pass over the
          * unit below when its text is the original's (no link target blanked), else in a
          * pass of their own. A sentence end is terminal punctuation before a space or the
          * end of the text. */
@@ -700,7 +700,7 @@ static PyObject *features(PyObject *self, PyObject *args)
         ui->has_copyright = (held & 4) != 0;
         ui->has_url = (held & 8) != 0;
     }
-    /* features._join: the numpy path must cope with units holding every separator. */
+    /* tokens._join: the numpy path must cope with units holding every separator. */
     {
         const uint32_t separators = 0x1FF | (7u << 14); /* \x00-\x08, \x0e-\x10 */
         if ((controls & separators) == separators) {
@@ -878,7 +878,7 @@ static PyObject *features(PyObject *self, PyObject *args)
             o[c] = (float)((cum[hi * N_CONTEXT + c] - cum[lo * N_CONTEXT + c]) / (double)(hi - lo));
     }
 
-    /* Hashed n-grams of each unit, and stage 1's logits (features.hashed_parts, then
+    /* Hashed n-grams of each unit, and stage 1's logits (hashing.hashed_parts, then
      * H @ table + bias, summed in column order as scipy does). */
     const uint32_t mask = (uint32_t)(((uint64_t)1 << n_bits) - 1);
     /* Every unit's columns first (sorted, as in a canonical CSR row), then the sums: the

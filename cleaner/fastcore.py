@@ -1,7 +1,7 @@
 """Prediction's per-document hot path in C, when the extension is built.
 
 ``cleaner/_fastcore.c`` computes, one document at a time, what ``features.featurize_many``,
-``features.hashed`` and ``LineClassifier._stage2_matrix`` compute with numpy for a batch.
+``hashing.hashed`` and ``LineClassifier._stage2_matrix`` compute with numpy for a batch.
 The numpy code is the specification and what training uses; ``tests/test_fastcore.py``
 holds the two together (equal features, stage-2 inputs within float rounding). numpy pays
 a few microseconds per call, hundreds of calls per document, and a pass over the whole
@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import context, decode, features, model, repeats, segment
+from . import chartable, context, decode, features, markers, model, repeats, segment
 from .blas import one_thread
 from .labels import LABELS
-from .markdown import mask_link_targets
+from .markdown import link_share, mask_link_targets
 from .segment import Unit
 from .stopwords import STOPWORDS
 
@@ -66,15 +66,15 @@ def _configured() -> bool:
     with np.errstate(divide="ignore"):
         log_table = np.log(np.arange(_LOG_TABLE_SIZE, dtype=np.float32))
     _fastcore.configure(
-        features._text_codes().astype(np.uint8).tobytes(),
-        features._joined_codes().astype(np.uint8).tobytes(),
-        features._edge_table().astype(np.uint16).tobytes(),
-        features._lower_table().astype(np.uint32).tobytes(),
+        chartable._text_codes().astype(np.uint8).tobytes(),
+        chartable._joined_codes().astype(np.uint8).tobytes(),
+        chartable._edge_table().astype(np.uint16).tobytes(),
+        chartable._lower_table().astype(np.uint32).tobytes(),
         log_table.tobytes(),
         (decay ** -steps).tobytes(),
         (decay**steps).tobytes(),
         decay,
-        list(features._MARKER_PIECES),
+        list(markers._MARKER_PIECES),
         [word.encode("utf-8") for word in sorted(STOPWORDS)],
     )
     return True
@@ -125,7 +125,7 @@ def _doc_inputs(
         link_frac = np.zeros(n, np.float32)
         for i, t in enumerate(texts):
             if "](" in t:
-                link_frac[i] = features.link_share(t)
+                link_frac[i] = link_share(t)
         starts = np.fromiter(map(itemgetter(1), units), np.int64, n)
         char_pos = features._visible_char_pos(
             [(text, units, ())], np.array([len(text)]), starts, np.zeros(n, np.int64),
@@ -141,7 +141,7 @@ def _doc_inputs(
         bias, classifier.n_hash_bits, dense, proba, linear_proba, words)
     if candidates is None:
         return None
-    search = features.SECTION_MARKER.search
+    search = markers.SECTION_MARKER.search
     dense[[i for i in candidates if search(texts[i])], _MARKER] = 1
     return dense, proba, linear_proba, words
 

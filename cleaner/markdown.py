@@ -1,8 +1,10 @@
-"""Markdown link and image targets: the ``(...)`` after ``[text]`` or ``![alt]``.
+"""Markdown links and images: their targets, and how much of a unit they take.
 
-A target is markup, not text: a URL or a whole image as a ``data:`` URI (html2text output
-holds base64 images of 100 KB and more). Features read text with targets blanked, and the
-segmenter measures and cuts lines by their text without them.
+A target, the ``(...)`` after ``[text]`` or ``![alt]``, is markup, not text: a URL or a
+whole image as a ``data:`` URI (html2text output holds base64 images of 100 KB and more).
+Features read text with targets blanked, and the segmenter measures and cuts lines by their
+text without them; the share of a unit that links and images take (``link_share``) is a
+feature of its own.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 
 LINK_TARGET = re.compile(r"\]\(([^)]*)\)")
+_MD_LINK = re.compile(r"!?\[[^\]]*\]\([^)]*\)")
 
 
 def mask_link_targets(text: str) -> str:
@@ -22,3 +25,10 @@ def mask_link_targets(text: str) -> str:
 def link_target_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of every target in ``text``, brackets excluded."""
     return [m.span(1) for m in LINK_TARGET.finditer(text)] if "](" in text else []
+
+
+def link_share(text: str) -> float:
+    """The share of a unit's stripped text that Markdown links and images take (of a unit
+    holding one: "](")."""
+    stripped = text.strip()
+    return sum(map(len, _MD_LINK.findall(stripped))) / len(stripped)

@@ -42,7 +42,8 @@ from .blas import one_thread
 from .context import LINEAR_NEIGHBOURS, _fill_context, _fill_stage2, _stage2_width
 from .decode import CALIBRATION_KNOTS
 from .distill import _distill_to, _teacher_target, _tree_target
-from .features import DENSE_NAMES, DocFeatures, hashed
+from .features import DENSE_NAMES, DocFeatures
+from .hashing import hashed
 from .labels import LABEL_INDEX, LABELS
 from .network import _forward, _softmax
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from cleaner import Cleaner, fastcore
 from cleaner.api import _rules_of
-from cleaner.features import featurize_many, hashed
+from cleaner.features import featurize_many
+from cleaner.hashing import hashed
 from cleaner.segment import Unit, segment, units_of_lines
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -46,7 +46,7 @@ def test_marker_pieces_are_in_every_match_lowercased():
     that lowercases to that letter, or one of the few that send every unit to the regex."""
     import regex
 
-    from cleaner.features import _MARKER_FOLDS, _MARKER_PIECES, SECTION_MARKER
+    from cleaner.markers import _MARKER_FOLDS, _MARKER_PIECES, SECTION_MARKER
 
     everything = "".join(map(chr, range(0x110000)))
     for letter in sorted(set("".join(_MARKER_PIECES))):
@@ -67,7 +67,7 @@ def test_marker_pieces_are_in_every_match_lowercased():
     "Jean Dİt:", "Bob \u017fays:",
 ])
 def test_marker_prefilter_keeps_every_match(line):
-    from cleaner.features import SECTION_MARKER
+    from cleaner.markers import SECTION_MARKER
 
     assert SECTION_MARKER.search(line)
     text = f"The council met on Tuesday to discuss the plan for the new bridge.\n\n{line}\n"
@@ -238,7 +238,7 @@ def test_hashed_ngrams_are_the_crc32_of_their_strings():
     crc32 of the string it stands for (long words and non-ASCII ones included)."""
     import zlib
 
-    from cleaner.features import hashed_parts
+    from cleaner.hashing import hashed_parts
 
     long_word = "x" * 300
     text = (f"Über die Brücke geht's\nOne\n\n{long_word} tail words\n"
