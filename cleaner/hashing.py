@@ -52,9 +52,8 @@ _ENCODE = operator.methodcaller("encode", "utf-8", "surrogatepass")
 
 #: Longest word (in UTF-8 bytes) whose crc32 is made in numpy; longer ones, rare, by zlib.
 _MAX_TABLE_WORD = 64
-#: Longest stopword in UTF-8 bytes; up to 4 bytes, a word's crc32 and length tell it apart
-#: from every other word of its length (the CRC is injective on 32-bit messages).
-_LONGEST_STOPWORD = max(len(w.encode("utf-8")) for w in STOPWORDS)
+#: Up to 4 bytes, a word's crc32 and length tell it apart from every other word of its
+#: length (the CRC is injective on 32-bit messages).
 _CRC_EXACT_BYTES = 4
 _LENGTH_BITS = 4
 
