@@ -77,10 +77,10 @@ def main() -> int:
             for t in texts[:-1]:
                 starts.append(starts[-1] + len(t) + 1)
             kept = kept_per_line(cleaner, text, starts)
-            full = (("all lines", [True] * len(lines)),
+            views = (("all lines", [True] * len(lines)),
                     ("reliable lines", [how_kind(line["how"]) not in UNRELIABLE
                                         for line in lines]))
-            for view, mask in full:
+            for view, mask in views:
                 gold = "\n".join(t for t, line, m in zip(texts, lines, mask)
                                  if m and line["label"] == "body")
                 out = "\n".join(piece for i, m in enumerate(mask) if m for piece in kept[i])
