@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 from cleaner import Cleaner  # noqa: E402
 from cleaner.evaluate import EVAL_KEEP  # noqa: E402
 from cleaner.metrics import shingle_f1  # noqa: E402
+from cleaner.segment import Unit, units_of_lines  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "corpus" / "dev.jsonl.gz"
 #: ``how`` kinds (the part before ``+`` and ``:``) the corpus README ranks least reliable.
@@ -40,20 +41,21 @@ def how_kind(how: str) -> str:
     return how.split("+", 1)[0].split(":", 1)[0] or "blank"
 
 
-def kept_per_line(cleaner: Cleaner, text: str, starts: list[int]) -> dict[int, list[str]]:
-    """The text the cleaner keeps (``EVAL_KEEP``) on each line, as pieces of its units."""
+def kept_per_line(cleaner: Cleaner, text: str, lines: list[Unit]) -> dict[int, list[str]]:
+    """The text the cleaner keeps (``EVAL_KEEP``) on each of the labelled ``lines`` (units of
+    ``text``, one per line), as pieces of the cleaner's own units, by line index."""
+    starts = [line.start for line in lines]
     out: dict[int, list[str]] = defaultdict(list)
     for result in cleaner.classify(text):
         if result.label not in EVAL_KEEP:
             continue
         start, end = result.unit.start, result.unit.end
-        line = bisect.bisect_right(starts, start) - 1
-        while line < len(starts) and starts[line] < end:
-            line_end = starts[line + 1] - 1 if line + 1 < len(starts) else len(text)
-            piece = text[max(start, starts[line]):min(end, line_end)]
+        for line in lines[max(bisect.bisect_right(starts, start) - 1, 0):]:
+            if line.start >= end:
+                break
+            piece = text[max(start, line.start):min(end, line.end)]
             if piece.strip():
-                out[line].append(piece)
-            line += 1
+                out[line.line].append(piece)
     return out
 
 
@@ -72,11 +74,8 @@ def main() -> int:
         for record in map(json.loads, f):
             lines = record["lines"]
             texts = [line["text"] for line in lines]
-            text = "\n".join(texts)
-            starts = [0]
-            for t in texts[:-1]:
-                starts.append(starts[-1] + len(t) + 1)
-            kept = kept_per_line(cleaner, text, starts)
+            text, line_units = units_of_lines(texts, [line["label"] for line in lines])
+            kept = kept_per_line(cleaner, text, line_units)
             views = (("all lines", [True] * len(lines)),
                     ("reliable lines", [how_kind(line["how"]) not in UNRELIABLE
                                         for line in lines]))
