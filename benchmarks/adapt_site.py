@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 from cleaner import Cleaner  # noqa: E402
 from cleaner.corpus_format import read_corpus  # noqa: E402
-from cleaner.evaluate import gold_text  # noqa: E402
+from cleaner.evaluate import EVAL_KEEP, gold_text  # noqa: E402
 from cleaner.metrics import shingle_f1  # noqa: E402
 from cleaner.model import LineClassifier  # noqa: E402
 from cleaner.train import featurize_docs, fit_new  # noqa: E402
@@ -48,7 +48,7 @@ def site_of(doc) -> str:
 
 def pairs(model: LineClassifier, docs: list) -> list[tuple[str, str]]:
     cleaner = Cleaner(model)
-    return [(gold_text(d), cleaner.clean(d.text, keep=("body",))) for d in docs]
+    return [(gold_text(d), cleaner.clean(d.text, keep=EVAL_KEEP)) for d in docs]
 
 
 def main() -> int:
@@ -62,13 +62,15 @@ def main() -> int:
         print(f"no corpus at {args.corpus}", file=sys.stderr)
         return 1
     train = list(read_corpus(path))
-    pages: dict[str, set[str]] = defaultdict(set)
-    for doc in train:
-        pages[site_of(doc)].add(doc.group)
+    doc_sites = [site_of(doc) for doc in train]
+    by_site: dict[str, list] = defaultdict(list)
+    for doc, site in zip(train, doc_sites):
+        by_site[site].append(doc)
+    pages = {site: {d.group for d in docs} for site, docs in by_site.items()}
     sites = sorted((s for s, p in pages.items() if len(p) >= args.min_pages
                     and s not in NOT_SITES), key=lambda s: (-len(pages[s]), s))
     held = set(sites)
-    others = [d for d in train if site_of(d) not in held]
+    others = [d for d, site in zip(train, doc_sites) if site not in held]  # in corpus order
     print(f"{len(sites)} sites of {args.min_pages}+ pages held out "
           f"({sum(len(pages[s]) for s in sites)} pages); base trained on {len(others)} "
           f"documents of the other sites", flush=True)
@@ -79,7 +81,7 @@ def main() -> int:
     scored: dict[str, list[tuple[str, str]]] = defaultdict(list)
     print(f"{'site':<26} {'pages':>5} {'base':>7} " + " ".join(f"{n:>15}" for n in UPDATES))
     for site in sites:
-        docs = [d for d in train if site_of(d) == site]
+        docs = by_site[site]
         half = {d.group: zlib.crc32(d.group.encode()) % 2 for d in docs}
         if len(set(half.values())) < 2:  # every page on one side: split by order instead
             half = {g: i % 2 for i, g in enumerate(sorted(half))}
@@ -96,13 +98,15 @@ def main() -> int:
                 site_scores[name] += pairs(model, rest)
         for name, got in site_scores.items():
             scored[name] += got
-        print(f"{site:<26} {len(pages[site]):5d} "
-              + " ".join(f"{shingle_f1(site_scores[n]).f1:{7 if n == 'base' else 15}.4f}"
-                         for n in ["base", *UPDATES]), flush=True)
-    print(f"{'all scored documents':<26} {sum(len(pages[s]) for s in sites):5d} "
-          + " ".join(f"{shingle_f1(scored[n]).f1:{7 if n == 'base' else 15}.4f}"
-                     for n in ["base", *UPDATES]))
+        print(row(site, len(pages[site]), site_scores), flush=True)
+    print(row("all scored documents", sum(len(pages[s]) for s in sites), scored))
     return 0
+
+
+def row(name: str, n_pages: int, scores: dict[str, list[tuple[str, str]]]) -> str:
+    """One line of the table: the base model's score, then each update's."""
+    return f"{name:<26} {n_pages:5d} " + " ".join(
+        f"{shingle_f1(scores[n]).f1:{7 if n == 'base' else 15}.4f}" for n in ["base", *UPDATES])
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ targets are on every line.
 from __future__ import annotations
 
 import argparse
-import bisect
 import gzip
 import json
 import sys
@@ -43,19 +42,21 @@ def how_kind(how: str) -> str:
 
 def kept_per_line(cleaner: Cleaner, text: str, lines: list[Unit]) -> dict[int, list[str]]:
     """The text the cleaner keeps (``EVAL_KEEP``) on each of the labelled ``lines`` (units of
-    ``text``, one per line), as pieces of the cleaner's own units, by line index."""
-    starts = [line.start for line in lines]
+    ``text``, one per line), as pieces of the cleaner's own units (a paragraph of wrapped
+    lines, or a piece of a long one), by line index."""
+    by_index = {line.line: line for line in lines}
     out: dict[int, list[str]] = defaultdict(list)
     for result in cleaner.classify(text):
         if result.label not in EVAL_KEEP:
             continue
-        start, end = result.unit.start, result.unit.end
-        for line in lines[max(bisect.bisect_right(starts, start) - 1, 0):]:
-            if line.start >= end:
-                break
-            piece = text[max(start, line.start):min(end, line.end)]
+        unit = result.unit
+        for i in range(unit.line, unit.last_line + 1):
+            line = by_index.get(i)
+            if line is None:  # a blank line inside the unit
+                continue
+            piece = text[max(unit.start, line.start):min(unit.end, line.end)]
             if piece.strip():
-                out[line.line].append(piece)
+                out[i].append(piece)
     return out
 
 
@@ -83,8 +84,8 @@ def main() -> int:
                 gold = "\n".join(t for t, line, m in zip(texts, lines, mask)
                                  if m and line["label"] == "body")
                 out = "\n".join(piece for i, m in enumerate(mask) if m for piece in kept[i])
-                for group in ("all", f"variant={record['variant']}",
-                              f"source={record['source']}"):
+                for group in ("all", f"variant={record.get('variant')}",
+                              f"source={record.get('source')}"):
                     pairs[(view, group)].append((gold, out))
             for i, line in enumerate(lines):
                 body, words = line["label"] == "body", len(line["text"].split())
@@ -95,9 +96,10 @@ def main() -> int:
         scores = {group: shingle_f1(p) for (v, group), p in pairs.items() if v == view}
         variants = {g: s.f1 for g, s in scores.items() if g.startswith("variant=")}
         best, worst = max(variants, key=variants.get), min(variants, key=variants.get)
+        gap = (f"; variant gap {variants[best] - variants[worst]:.4f} ({best} - {worst})"
+               if len(variants) > 1 else "")
         print(f"{view}: shingle F1 {scores['all'].f1:.4f} (P {scores['all'].precision:.4f}, "
-              f"R {scores['all'].recall:.4f}); variant gap {variants[best] - variants[worst]:.4f}"
-              f" ({best} - {worst})")
+              f"R {scores['all'].recall:.4f}){gap}")
         for group in sorted(g for g in scores if g != "all"):
             s = scores[group]
             print(f"  {group:<26} F1 {s.f1:.4f}  P {s.precision:.4f}  R {s.recall:.4f}")

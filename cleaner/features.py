@@ -163,7 +163,7 @@ class DocFeatures:
         self.word_counts = word_counts
         """How many of ``words`` each unit has."""
         self.word_info = word_info
-        """Per word: its crc32 (see ``hashed``) times 2, plus 1 if it is a stopword."""
+        """Per word: its crc32 (see ``hashing.hashed``) times 2, plus 1 if it is a stopword."""
         self.word_bytes = word_bytes
         """Per word: its length in UTF-8 (hashed n-grams of words are made from it)."""
         self.first_words = first_words
@@ -269,7 +269,7 @@ def featurize_many(
     _markup_measures(own, texts, cps, first, last, first_flags, tokens.lowered,
                      tokens.lowered_starts)
     _position_measures(own, docs, paragraphs, starts, text_len, sizes, doc, doc_start,
-                       unit_start, n_doc)
+                       unit_start, n_doc, several)
     _repetition_measures(own, tokens.keys, has_words, doc, several)
     _document_measures(own, chars, n_words, tokens.first_words, tokens.last_words, sizes, doc,
                        doc_start, n_doc)
@@ -390,6 +390,7 @@ def _position_measures(
     own: np.ndarray, docs: Sequence[tuple[str, Sequence[Unit], Sequence[int]]],
     paragraphs: Sequence[int], starts: np.ndarray, text_len: np.ndarray, sizes: np.ndarray,
     doc: np.ndarray, doc_start: np.ndarray, unit_start: np.ndarray, n_doc: np.ndarray,
+    several: bool,
 ) -> None:
     """Sets where each unit is: in its document, by units and by characters, and in its
     paragraph (with blank lines before and after it)."""
@@ -412,10 +413,10 @@ def _position_measures(
     own[:, col["blank_after"]] = blank_after
     if (par < par[unit_start]).any():  # as np.bincount does for one document
         raise ValueError("a unit's paragraph is before its document's first one")
-    if len(docs) == 1:
-        par_sizes = np.bincount(par - par[0])[par - par[0]]
-    else:
+    if several:
         par_sizes = _counts_within(doc, _ids(par.tolist()))
+    else:
+        par_sizes = np.bincount(par - par[0])[par - par[0]]
     own[:, col["log_paragraph_units"]] = np.log1p(par_sizes)
     row = np.arange(n)
     first_in_par = np.maximum.accumulate(np.where(blank_before, row, 0))

@@ -39,9 +39,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .blas import one_thread
-from .context import LINEAR_NEIGHBOURS, _fill_context, _fill_stage2, _stage2_width
+from .context import _BODY, LINEAR_NEIGHBOURS, _fill_context, _fill_stage2, _stage2_width
 from .decode import CALIBRATION_KNOTS
-from .distill import _distill_to, _teacher_target, _tree_target
 from .features import DENSE_NAMES, DocFeatures
 from .hashing import hashed
 from .labels import LABEL_INDEX, LABELS
@@ -64,7 +63,6 @@ ADAPT_PENALTIES = (100.0, 10.0, 1.0)
 ADAPT_FOLDS = 5
 #: Iterations of L-BFGS when fine-tuning stage 2.
 ADAPT_MAX_ITER = 200
-_BODY = LABEL_INDEX["body"]
 #: The linear stage-1 weights are stored at half precision: they are most of the model
 #: file, and rounding them moved dev shingle F1 by less than 0.0001.
 COEF_FILE_DTYPE = np.float16
@@ -469,6 +467,8 @@ class LineClassifier:
         net = self._fit_nets(X2, target, weights)
         if self.distill_hidden is None:
             return net
+        from .distill import _distill_to, _teacher_target, _tree_target  # training only
+
         soft = _teacher_target(net, X2, self.distill_temperature)
         if self.teacher_trees:
             soft += _tree_target(X2, target, weights, int(self.teacher_trees),

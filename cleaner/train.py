@@ -97,7 +97,7 @@ def fit_new(
 ) -> tuple[LineClassifier, dict[str, Any] | None]:
     """A model trained anew with ``params`` on ``docs`` (and the weighted ``extra_docs``),
     with its own calibration table unless not ``calibrate``; and what the table was fitted
-    on (None without one)."""
+    on (None when not ``calibrate``)."""
     table, calibration = (fit_calibration(docs, extra_docs, extra_weights, params, log)
                           if calibrate else (None, None))
     train_docs = [*docs, *extra_docs]
@@ -183,10 +183,9 @@ def train(
         train_docs, dev_docs = docs, []
     all_docs = train_docs + extra_docs
     log(f"training on {len(all_docs)} documents, reporting on {len(dev_docs)}")
-    y = unit_labels(all_docs)
     calibration = None
     if init is not None:
-        X, _ = featurize_docs(all_docs)
+        X, y = featurize_docs(all_docs)
         base, _ = load_model(init)
         model = base.adapt(X, y, groups=[doc.group for doc in all_docs], **(params or {}))
         del X
@@ -194,6 +193,7 @@ def train(
     else:
         model, calibration = fit_new(train_docs, params, extra_docs, extra_weights,
                                      calibrate, log)
+        y = unit_labels(all_docs)
     info: dict[str, Any] = {
         "trained": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": command or " ".join(["cleaner", *sys.argv[1:]]),

@@ -1,4 +1,4 @@
-"""Small helpers shared by the CLI tests."""
+"""Small helpers shared by the tests: running the CLI, JSONL files, rewriting model files."""
 
 from __future__ import annotations
 
