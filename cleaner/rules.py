@@ -12,7 +12,10 @@ model is trained and scored on it.
 ``match_rule`` runs on every line of every document. One big alternation of all rules costs
 the sum of its branches in the ``regex`` engine (about 30 us a line), so instead the first
 characters of the line (after Markdown markers) select, through a cache filled by partial
-matching, the few rules that can still match; most lines then cost a dict lookup.
+matching, the few rules that can still match, and a short line's result is remembered. A
+line seen before costs a dict lookup; on pages the process has not seen, most lines are
+new, and the rules are then the largest single cost of ``clean`` (``benchmarks/speed.py``,
+"unseen pages").
 """
 
 from __future__ import annotations
@@ -603,18 +606,23 @@ _Candidate = tuple[Rule, object, str, regex.Pattern[str]]
 # The first _KEY_CHARS characters after the Markdown prefix select the rules that can still
 # match, found by partial matching (a rule that fullmatches a line partially matches every
 # prefix of it). Filled lazily, first per character to narrow the probing, then per key;
-# cleared if it outgrows _CACHE_MAX keys.
-_KEY_CHARS = 5
+# cleared if it outgrows _CACHE_MAX keys. Three characters, not more: on pages the process
+# has not seen, most 5-character keys are new, and probing for them cost more than the
+# few more full matches a shorter key leaves to do.
+_KEY_CHARS = 3
 _CACHE_MAX = 1 << 17
 # Short lines (menus, buttons, credits) repeat across pages: their result is memoised.
 _MEMO_CHARS = 40
 _MEMO: dict[str, Rule | None] = {}
+_UNKNOWN = object()
 _CANDIDATES: tuple[_Candidate, ...] = tuple(
     (rule, rule.pattern.fullmatch, _NEEDS.get(rule.name, ""), _STARTS.get(rule.name, rule.pattern))
     for rule in RULES
 )
 _DISPATCH: dict[str, tuple[_Candidate, ...]] = {}
-_INTERNED: dict[tuple[_Candidate, ...], tuple[_Candidate, ...]] = {}
+# One shared tuple per distinct candidate list, keyed by the candidates' ids (hashing the
+# rules themselves would hash their patterns and descriptions on every new key).
+_INTERNED: dict[tuple[int, ...], tuple[_Candidate, ...]] = {}
 
 
 def _could_start(pattern: regex.Pattern[str], prefix: str) -> bool:
@@ -638,7 +646,7 @@ def _dispatch(key: str) -> tuple[_Candidate, ...]:
     else:
         shorter = _CANDIDATES
     found = tuple(c for c in shorter if _could_start(c[3], key))
-    found = _INTERNED.setdefault(found, found)
+    found = _INTERNED.setdefault(tuple(map(id, found)), found)
     if len(_DISPATCH) >= _CACHE_MAX:
         _DISPATCH.clear()
     _DISPATCH[key] = found
@@ -652,10 +660,9 @@ def match_rule(text: str) -> Rule | None:
     if n <= _MEMO_CHARS:
         if not n:
             return None
-        try:
-            return _MEMO[stripped]
-        except KeyError:
-            pass
+        found = _MEMO.get(stripped, _UNKNOWN)  # not try/except: most lines of a new page miss
+        if found is not _UNKNOWN:
+            return found  # type: ignore[return-value]
     elif n > RULE_MAX_CHARS:
         return None
     key = stripped.lstrip(_LEAD_CHARS)[:_KEY_CHARS]
