@@ -34,6 +34,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import glob  # noqa: E402
+import itertools  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
@@ -41,7 +42,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,16 +80,15 @@ def read_texts(data: Path, variant: str, limit: int | None) -> tuple[list[str], 
     return texts[:limit] if limit else texts, source
 
 
-def warm_texts(variant: str, limit: int) -> list[str]:
-    """Up to ``limit`` training pages of ``variant`` (none without the corpus)."""
+def warm_texts(variant: str, limit: int) -> Iterator[str]:
+    """Up to ``limit`` training pages of ``variant``, read as they are used (none without
+    the corpus)."""
     if not WARM_DATA.exists() or limit <= 0:
-        return []
-    import itertools
-
+        return iter(())
     from cleaner.corpus_format import read_corpus
 
     pages = (d.text for d in read_corpus(str(WARM_DATA)) if d.meta.get("variant") == variant)
-    return list(itertools.islice(pages, limit))
+    return itertools.islice(pages, limit)
 
 
 def rule_caches() -> tuple[dict, ...]:
@@ -176,9 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         model = cleaner.model
         # The rule caches of a process that has cleaned other pages, before any of these.
         measured = args.data.resolve() if args.data.exists() else None
-        warm = [] if measured == WARM_DATA.resolve() else warm_texts(args.variant, args.warm)
-        for t in warm:
-            cleaner.clean(t)
+        n_warm = 0
+        if measured != WARM_DATA.resolve():
+            for t in warm_texts(args.variant, args.warm):
+                cleaner.clean(t)
+                n_warm += 1
         warmed = tuple(map(dict, rule_caches()))
 
         # Stage inputs, made once so each stage is timed on its own.
@@ -243,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": source,
         "c_extension": fast,
         "documents": len(texts),
-        "warm_pages": len(warm),
+        "warm_pages": n_warm,
         "mb": round(mb, 3),
         "model": how,
         "model_file_kb": round(os.path.getsize(path) / 1e3) if os.path.exists(path) else 0,
@@ -269,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:18} {results['mb_per_s'][name]:8.2f} "
               f"{results['mb_per_s_cold'][name]:10.2f} {results['ratio_to_c4'][name]:8.4f}")
     print(f"(clean, unseen pages: with the rule caches of a process that has cleaned "
-          f"{len(warm)} other pages, restored before each repeat; clean: the same pages "
+          f"{n_warm} other pages, restored before each repeat; clean: the same pages "
           "cleaned again)")
     print("(clean = segment + rules + C: predict (else featurize + predict_proba, numpy) + "
           "repeats + decide + join; predict_proba includes the hashed n-grams; C: predict "
