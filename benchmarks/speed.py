@@ -65,12 +65,17 @@ FIXTURES = REPO / "fixtures"
 BATCH = 16
 
 
+def corpus_pages(path: Path, variant: str) -> Iterator[str]:
+    """The texts of the corpus file's documents of ``variant``, read as they are used."""
+    from cleaner.corpus_format import read_corpus
+
+    return (d.text for d in read_corpus(str(path)) if d.meta.get("variant") == variant)
+
+
 def read_texts(data: Path, variant: str, limit: int | None) -> tuple[list[str], str]:
     """The documents to clean and a description of where they came from."""
     if data.exists():
-        from cleaner.corpus_format import read_corpus
-
-        texts = [d.text for d in read_corpus(str(data)) if d.meta.get("variant") == variant]
+        texts = list(corpus_pages(data, variant))
         source = f"{data.name}, variant {variant}"
     else:
         from cleaner.labelled import read_labelled
@@ -85,10 +90,7 @@ def warm_texts(variant: str, limit: int) -> Iterator[str]:
     the corpus)."""
     if not WARM_DATA.exists() or limit <= 0:
         return iter(())
-    from cleaner.corpus_format import read_corpus
-
-    pages = (d.text for d in read_corpus(str(WARM_DATA)) if d.meta.get("variant") == variant)
-    return itertools.islice(pages, limit)
+    return itertools.islice(corpus_pages(WARM_DATA, variant), limit)
 
 
 def rule_caches() -> tuple[dict, ...]:
