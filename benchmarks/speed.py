@@ -54,7 +54,7 @@ from cleaner.baselines import c4_clean  # noqa: E402
 from cleaner.features import featurize  # noqa: E402
 from cleaner.labels import LABEL_INDEX  # noqa: E402
 from cleaner.modelfile import load_model  # noqa: E402
-from cleaner.rules import match_rule  # noqa: E402
+from cleaner.rules import match_rules  # noqa: E402
 from cleaner.segment import segment  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "corpus" / "dev.jsonl.gz"
@@ -93,12 +93,13 @@ def warm_texts(variant: str, limit: int) -> Iterator[str]:
     return itertools.islice(corpus_pages(WARM_DATA, variant), limit)
 
 
-def rule_caches() -> tuple[dict, ...]:
-    """The line rules' caches, live (``cleaner/rules.py``: by line, by first characters)."""
-    return rules._MEMO, rules._DISPATCH
+def rule_caches() -> tuple[dict | set, ...]:
+    """The line rules' caches, live (``cleaner/rules.py``: by line, by first characters,
+    the keys met once)."""
+    return rules._MEMO, rules._DISPATCH, rules._ONCE
 
 
-def restore(saved: tuple[dict, ...]) -> None:
+def restore(saved: tuple[dict | set, ...]) -> None:
     """Put the rule caches back as they were when ``saved`` was copied."""
     for live, kept in zip(rule_caches(), saved):
         live.clear()
@@ -183,12 +184,12 @@ def main(argv: list[str] | None = None) -> int:
             for t in warm_texts(args.variant, args.warm):
                 cleaner.clean(t)
                 n_warm += 1
-        warmed = tuple(map(dict, rule_caches()))
+        warmed = tuple(cache.copy() for cache in rule_caches())
 
         # Stage inputs, made once so each stage is timed on its own.
         units = [segment(t) for t in texts]
         rule_labels = [
-            [LABEL_INDEX[r.label] if r else -1 for r in map(match_rule, (u.text for u in us))]
+            [LABEL_INDEX[r.label] if r else -1 for r in match_rules([u.text for u in us])]
             for us in units
         ]
         feats = [featurize(t, us, rl) for t, us, rl in zip(texts, units, rule_labels)]
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def rules() -> None:
             for us in units:
-                [LABEL_INDEX[r.label] if r else -1 for r in map(match_rule, (u.text for u in us))]
+                [LABEL_INDEX[r.label] if r else -1 for r in match_rules([u.text for u in us])]
 
         def numpy_clean() -> None:
             with fastcore.disabled():

@@ -1806,6 +1806,117 @@ done:
     return result;
 }
 
+/*
+ * match_rules(texts, memo, dispatch, new_key, lead, key_chars, memo_chars, max_chars,
+ *             cache_max) -> list
+ *
+ * rules.match_rule of every text in a list: the rule (or None) for each, with rules.py's
+ * own memo and dispatch dictionaries, new_key (rules._new_key) called for a key not in the
+ * dispatch, and the rules' own compiled fullmatch deciding. Only the loop is here: on a
+ * page, the Python of one call per line (strip, lookups, the candidate loop) cost more
+ * than the lookups themselves. rules.match_rules is the Python side, and tests compare
+ * the two.
+ */
+static PyObject *match_rules(PyObject *self, PyObject *args)
+{
+    PyObject *texts, *memo, *dispatch, *new_key, *lead;
+    Py_ssize_t key_chars, memo_chars, max_chars, cache_max;
+    if (!PyArg_ParseTuple(args, "O!O!O!OUnnnn", &PyList_Type, &texts, &PyDict_Type, &memo,
+                          &PyDict_Type, &dispatch, &new_key, &lead, &key_chars, &memo_chars,
+                          &max_chars, &cache_max))
+        return NULL;
+    const Py_ssize_t n = PyList_GET_SIZE(texts);
+    PyObject *out = PyList_New(n);
+    if (!out) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *text = PyList_GET_ITEM(texts, i);
+        if (!PyUnicode_Check(text)) {
+            PyErr_Format(PyExc_TypeError, "texts must be str, not %.100s",
+                         Py_TYPE(text)->tp_name);
+            goto fail;
+        }
+        const int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+        Py_ssize_t a = 0, b = len; /* str.strip() */
+        while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, a))) a++;
+        while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, b - 1))) b--;
+        const Py_ssize_t m = b - a;
+        if (m == 0 || m > max_chars) {
+            Py_INCREF(Py_None);
+            PyList_SET_ITEM(out, i, Py_None);
+            continue;
+        }
+        PyObject *stripped;
+        if (a == 0 && b == len && PyUnicode_CheckExact(text)) {
+            stripped = text;
+            Py_INCREF(text);
+        } else if (!(stripped = PyUnicode_Substring(text, a, b))) {
+            goto fail;
+        }
+        if (m <= memo_chars) {
+            PyObject *known = PyDict_GetItemWithError(memo, stripped);
+            if (known) {
+                Py_INCREF(known);
+                PyList_SET_ITEM(out, i, known);
+                Py_DECREF(stripped);
+                continue;
+            }
+            if (PyErr_Occurred()) { Py_DECREF(stripped); goto fail; }
+        }
+        Py_ssize_t k = a; /* stripped.lstrip(lead)[:key_chars] */
+        while (k < b && PyUnicode_FindChar(lead, PyUnicode_READ(kind, data, k), 0,
+                                           PyUnicode_GET_LENGTH(lead), 1) >= 0)
+            k++;
+        PyObject *key = PyUnicode_Substring(text, k, k + key_chars < b ? k + key_chars : b);
+        if (!key) { Py_DECREF(stripped); goto fail; }
+        PyObject *candidates = PyDict_GetItemWithError(dispatch, key);
+        if (candidates) Py_INCREF(candidates);
+        else if (!PyErr_Occurred()) candidates = PyObject_CallOneArg(new_key, key);
+        Py_DECREF(key);
+        if (candidates && !PyTuple_Check(candidates)) {
+            PyErr_SetString(PyExc_TypeError, "rule candidates must be a tuple");
+            Py_CLEAR(candidates);
+        }
+        if (!candidates) { Py_DECREF(stripped); goto fail; }
+        PyObject *found = Py_None;
+        for (Py_ssize_t c = 0; c < PyTuple_GET_SIZE(candidates); c++) {
+            PyObject *candidate = PyTuple_GET_ITEM(candidates, c);
+            if (!PyTuple_Check(candidate) || PyTuple_GET_SIZE(candidate) < 3) {
+                PyErr_SetString(PyExc_TypeError, "a rule candidate must be a tuple");
+                break;
+            }
+            PyObject *needs = PyTuple_GET_ITEM(candidate, 2);
+            if (PyUnicode_Check(needs) && PyUnicode_GET_LENGTH(needs)) {
+                int held = PyUnicode_Contains(stripped, needs);
+                if (held < 0) break;
+                if (!held) continue;
+            }
+            PyObject *match = PyObject_CallOneArg(PyTuple_GET_ITEM(candidate, 1), stripped);
+            if (!match) break;
+            int hit = match != Py_None;
+            Py_DECREF(match);
+            if (hit) { found = PyTuple_GET_ITEM(candidate, 0); break; }
+        }
+        Py_INCREF(found);
+        Py_DECREF(candidates);
+        if (PyErr_Occurred()) { Py_DECREF(found); Py_DECREF(stripped); goto fail; }
+        if (m <= memo_chars) {
+            if (PyDict_GET_SIZE(memo) >= cache_max) PyDict_Clear(memo);
+            if (PyDict_SetItem(memo, stripped, found) < 0) {
+                Py_DECREF(found); Py_DECREF(stripped); goto fail;
+            }
+        }
+        Py_DECREF(stripped);
+        PyList_SET_ITEM(out, i, found);
+    }
+    return out;
+fail:
+    /* Items not set yet are NULL, which list deallocation skips. */
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyObject *own_names(PyObject *self, PyObject *unused)
 {
     PyObject *names = PyTuple_New(N_OWN);
@@ -1828,6 +1939,7 @@ static PyMethodDef methods[] = {
     {"decide", decide, METH_VARARGS, "Labels of a document's units (decode.decide)."},
     {"softmax", softmax, METH_O, "Softmax of each row of a (n, 7) float32 array, in place."},
     {"gru", gru, METH_VARARGS, "States of a GRU over one document (sequence.gru_forward)."},
+    {"match_rules", match_rules, METH_VARARGS, "rules.match_rule of every text in a list."},
     {"own_names", own_names, METH_NOARGS, "The own dense columns this build computes."},
     {NULL, NULL, 0, NULL},
 };

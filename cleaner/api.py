@@ -26,7 +26,7 @@ from .labels import DEFAULT_KEEP, LABEL_INDEX, LABELS, check_labels
 from .model import LineClassifier
 from .modelfile import load_model
 from .repeats import RepeatRule, match_repeats
-from .rules import RULES, match_rule
+from .rules import RULES, match_rules
 from .segment import Unit, join_units, segment
 
 #: File name of the shipped model (in the top-level ``models/`` directory).
@@ -85,7 +85,7 @@ def prepare_many(
 def _rules_of(units: Sequence[Unit]) -> tuple[list[str | None], list[int]]:
     """The name of the line rule that fires on each unit (or None), and its label index
     (or -1)."""
-    fired = list(map(match_rule, map(_TEXT, units)))
+    fired = match_rules(list(map(_TEXT, units)))
     return ([rule.name if rule else None for rule in fired],
             [LABEL_INDEX[rule.label] if rule else -1 for rule in fired])
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import chartable, context, decode, features, markers, model, repeats, segment
+from . import chartable, context, decode, features, markers, model, repeats, rules, segment
 from .blas import one_thread
 from .labels import LABELS
 from .markdown import link_share, mask_link_targets
@@ -89,7 +89,8 @@ def disabled() -> Iterator[None]:
     """Within it, every stage takes the numpy and Python way (for measuring and testing
     that path on a machine where the extension is built). Not thread-safe."""
     switches = [(segment, "_line_units"), (segment, "_wrappable_lines"),
-                (repeats, "_repeat_pairs"), (decode, "_fast_decide")]
+                (repeats, "_repeat_pairs"), (decode, "_fast_decide"),
+                (rules, "_match_rules")]
     saved = [getattr(module, name) for module, name in switches]
     global _enabled
     _enabled = False

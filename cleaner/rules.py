@@ -14,19 +14,26 @@ the sum of its branches in the ``regex`` engine (about 30 us a line), so instead
 characters of the line (after Markdown markers) select, through a cache filled by partial
 matching, the few rules that can still match, and a short line's result is remembered. A
 line seen before costs a dict lookup; on pages the process has not seen, most lines are
-new, and the rules are then the largest single cost of ``clean`` (``benchmarks/speed.py``,
-"unseen pages").
+new, and the rules are then one of the largest costs of ``clean`` (``benchmarks/speed.py``,
+"unseen pages"). ``match_rules`` does a page's lines at once, its loop in C where the
+extension is built (the same caches, the same patterns deciding).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import regex
 
 from cleaner.labels import LABELS
 
-__all__ = ["RULES", "RULE_MAX_CHARS", "Rule", "match_rule"]
+try:  # the loop over a page's lines in C (see cleaner/_fastcore.c)
+    from cleaner._fastcore import match_rules as _match_rules
+except ImportError:  # built without a C compiler, or an older build
+    _match_rules = None
+
+__all__ = ["RULES", "RULE_MAX_CHARS", "Rule", "match_rule", "match_rules"]
 
 
 @dataclass(frozen=True)
@@ -611,6 +618,11 @@ _Candidate = tuple[Rule, object, str, regex.Pattern[str]]
 # few more full matches a shorter key leaves to do.
 _KEY_CHARS = 3
 _CACHE_MAX = 1 << 17
+# A full-length key is probed the second time it is met; the first time, the line is tried
+# against the candidates of its first _KEY_CHARS - 1 characters (a superset, so the result
+# is the same). On new pages most new keys come once, from the first word of a paragraph,
+# and probing one (about 20 us) costs more than the few more full matches it would spare.
+_ONCE: set[str] = set()
 # Short lines (menus, buttons, credits) repeat across pages: their result is memoised.
 _MEMO_CHARS = 40
 _MEMO: dict[str, Rule | None] = {}
@@ -645,12 +657,35 @@ def _dispatch(key: str) -> tuple[_Candidate, ...]:
             shorter = _dispatch(key[:-1])
     else:
         shorter = _CANDIDATES
-    found = tuple(c for c in shorter if _could_start(c[3], key))
+    # Rules that share a probe pattern (the slash and "via" credits) are probed once.
+    probed: dict[int, bool] = {}
+    kept = []
+    for candidate in shorter:
+        fits = probed.get(id(candidate[3]))
+        if fits is None:
+            fits = probed[id(candidate[3])] = _could_start(candidate[3], key)
+        if fits:
+            kept.append(candidate)
+    found = tuple(kept)
     found = _INTERNED.setdefault(tuple(map(id, found)), found)
     if len(_DISPATCH) >= _CACHE_MAX:
         _DISPATCH.clear()
+        _ONCE.clear()
     _DISPATCH[key] = found
     return found
+
+
+def _new_key(key: str) -> tuple[_Candidate, ...]:
+    """The candidates for a key not in ``_DISPATCH``: probed if met before (or shorter
+    than a full key), else those of its shorter key, and the key remembered as met."""
+    if len(key) < _KEY_CHARS or key in _ONCE:
+        _ONCE.discard(key)
+        return _dispatch(key)
+    if len(_ONCE) >= _CACHE_MAX:
+        _ONCE.clear()
+    _ONCE.add(key)
+    shorter = _DISPATCH.get(key[:-1])
+    return shorter if shorter is not None else _dispatch(key[:-1])
 
 
 def match_rule(text: str) -> Rule | None:
@@ -668,7 +703,7 @@ def match_rule(text: str) -> Rule | None:
     key = stripped.lstrip(_LEAD_CHARS)[:_KEY_CHARS]
     candidates = _DISPATCH.get(key)
     if candidates is None:
-        candidates = _dispatch(key)
+        candidates = _new_key(key)
     found = None
     for rule, fullmatch, needs, _ in candidates:
         if (not needs or needs in stripped) and fullmatch(stripped) is not None:  # type: ignore[operator]
@@ -679,6 +714,14 @@ def match_rule(text: str) -> Rule | None:
             _MEMO.clear()
         _MEMO[stripped] = found
     return found
+
+
+def match_rules(texts: Sequence[str]) -> list[Rule | None]:
+    """``match_rule`` of each text, with the loop in C where the extension is built."""
+    if _match_rules is not None and isinstance(texts, list):
+        return _match_rules(texts, _MEMO, _DISPATCH, _new_key, _LEAD_CHARS, _KEY_CHARS,
+                            _MEMO_CHARS, RULE_MAX_CHARS, _CACHE_MAX)
+    return list(map(match_rule, texts))
 
 
 def match_rule_reference(text: str) -> Rule | None:

@@ -12,10 +12,20 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cleaner import fastcore, rules
 from cleaner.fixture_format import read_fixture
 from cleaner.labels import LABELS
-from cleaner.rules import RULE_MAX_CHARS, RULES, Rule, match_rule, match_rule_reference
+from cleaner.rules import (
+    RULE_MAX_CHARS,
+    RULES,
+    Rule,
+    match_rule,
+    match_rule_reference,
+    match_rules,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = sorted((REPO / "fixtures").glob("*.tsv"))
@@ -747,3 +757,88 @@ def test_blank_lines_match_nothing() -> None:
     for text in ("", " ", "\t", "\r", "  \n"):
         assert match_rule(text) is None
         assert match_rule_reference(text) is None
+
+
+# Lines that exercise the page loop's edges: Unicode whitespace around the text (str.strip
+# strips it), Markdown prefixes with nothing after them, a key shorter than the dispatch's.
+EDGE_LINES: list[str] = [
+    "", " ", "\u2003Advertisement\u00a0", "\x85Print\x1c", "** ##", "* ", "#", "X",
+    "  Xi", "\u3000Home\u3000", "Getty Images\u2028", "\ud800", "a" * (RULE_MAX_CHARS + 1),
+    " " * 50 + "Advertisement", "\tReuters/Jane Doe\t",
+]
+
+
+def _fresh_caches() -> None:
+    rules._MEMO.clear()
+    rules._DISPATCH.clear()
+    rules._ONCE.clear()
+
+
+def _all_lines() -> list[str]:
+    lines = _all_example_lines() + EDGE_LINES
+    lines += [text[:k] for text in lines for k in range(1, min(len(text), 12))]
+    for path in FIXTURES:
+        lines += read_fixture(str(path)).lines
+    return lines
+
+
+@pytest.mark.parametrize("built", [True, False], ids=["c", "python"])
+def test_page_loop_agrees_with_reference(built: bool) -> None:
+    """match_rules (the loop over a page, in C where built) gives what match_rule_reference
+    gives, on lines met first with fresh caches (keys met once use their shorter key) and
+    again (the memo, keys probed on their second meeting)."""
+    if built and rules._match_rules is None:
+        pytest.skip("the C extension is not built")
+    lines = _all_lines()
+    expected = [match_rule_reference(text) for text in lines]
+    _fresh_caches()
+    for _ in range(3):
+        if built:
+            found = match_rules(lines)
+        else:
+            with fastcore.disabled():
+                found = match_rules(lines)
+        assert all(a is b for a, b in zip(found, expected, strict=True))
+        assert list(map(match_rule, lines)) == expected
+
+
+def test_a_key_met_once_is_probed_when_met_again() -> None:
+    _fresh_caches()
+    first = "Advertisement"
+    assert match_rule(first).name == "boilerplate_ad_marker"
+    assert "Adv" in rules._ONCE and "Adv" not in rules._DISPATCH
+    assert match_rule("Advertisement - Scroll to continue").name == "boilerplate_ad_marker"
+    assert "Adv" not in rules._ONCE and "Adv" in rules._DISPATCH
+    names = [c[0].name for c in rules._DISPATCH["Adv"]]
+    assert "boilerplate_ad_marker" in names and "boilerplate_share" not in names
+    assert set(names) < {c[0].name for c in rules._DISPATCH["Ad"]}
+
+
+def test_page_loop_clears_a_full_memo(monkeypatch) -> None:
+    monkeypatch.setattr(rules, "_CACHE_MAX", 4)
+    _fresh_caches()
+    lines = ["Home", "Menu", "Print", "Search", "Close", "Back", "Tweet"]
+    assert [r.name for r in match_rules(lines)] == [match_rule_reference(t).name for t in lines]
+    assert len(rules._MEMO) <= 4
+    _fresh_caches()
+
+
+def test_page_loop_rejects_what_is_not_text() -> None:
+    with pytest.raises((TypeError, AttributeError)):
+        match_rules(["Home", 3])  # type: ignore[list-item]
+
+
+_RULE_WORDS = st.sampled_from([
+    "Home", "Share", "on", "Facebook", "Photo:", "©", "AFP", "/", "via", "Getty", "Images",
+    "Read", "more:", "All", "rights", "reserved", "We", "use", "cookies", "Lesezeit:", "4",
+    "Minuten", "*", "#", "**", "[", "](https://x.example/)", "\u00a0", "\u2003", "Jane",
+    "Doe", "the", "council", "voted", "Last", "updated", "2024",
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=30), st.lists(_RULE_WORDS, max_size=8).map(" ".join),
+                          st.lists(_RULE_WORDS, max_size=8).map("".join)), max_size=20))
+def test_page_loop_agrees_on_any_lines(lines: list[str]) -> None:
+    assert all(a is match_rule_reference(t) for a, t in zip(match_rules(lines), lines,
+                                                              strict=True))
