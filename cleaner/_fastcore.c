@@ -1810,6 +1810,7 @@ done:
  * match_rules(texts, memo, dispatch, new_key, lead, key_chars, memo_chars, max_chars,
  *             cache_max) -> list
  *
+ * (lead: the characters stripped before the key, rules._LEAD_CHARS.)
  * rules.match_rule of every text in a list: the rule (or None) for each, with rules.py's
  * own memo and dispatch dictionaries, new_key (rules._new_key) called for a key not in the
  * dispatch, and the rules' own compiled fullmatch deciding. Only the loop is here: on a
@@ -1825,11 +1826,15 @@ static PyObject *match_rules(PyObject *self, PyObject *args)
                           &PyDict_Type, &dispatch, &new_key, &lead, &key_chars, &memo_chars,
                           &max_chars, &cache_max))
         return NULL;
-    const Py_ssize_t n = PyList_GET_SIZE(texts);
+    /* A copy to loop over: new_key and the patterns run Python code, which could change
+     * the list (another thread, say) while this loop holds its items. */
+    PyObject *items = PyList_AsTuple(texts);
+    if (!items) return NULL;
+    const Py_ssize_t n = PyTuple_GET_SIZE(items);
     PyObject *out = PyList_New(n);
-    if (!out) return NULL;
+    if (!out) { Py_DECREF(items); return NULL; }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *text = PyList_GET_ITEM(texts, i);
+        PyObject *text = PyTuple_GET_ITEM(items, i);
         if (!PyUnicode_Check(text)) {
             PyErr_Format(PyExc_TypeError, "texts must be str, not %.100s",
                          Py_TYPE(text)->tp_name);
@@ -1910,10 +1915,12 @@ static PyObject *match_rules(PyObject *self, PyObject *args)
         Py_DECREF(stripped);
         PyList_SET_ITEM(out, i, found);
     }
+    Py_DECREF(items);
     return out;
 fail:
     /* Items not set yet are NULL, which list deallocation skips. */
     Py_DECREF(out);
+    Py_DECREF(items);
     return NULL;
 }
 

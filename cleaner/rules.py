@@ -9,7 +9,7 @@ ADVERTISEMENT inside teaser boxes, bylines and dates on teaser cards, related-bo
 in languages the corpus tooling does not cover), the rules follow the corpus, because the
 model is trained and scored on it.
 
-``match_rule`` runs on every line of every document. One big alternation of all rules costs
+The rules run on every line of every document. One big alternation of all rules costs
 the sum of its branches in the ``regex`` engine (about 30 us a line), so instead the first
 characters of the line (after Markdown markers) select, through a cache filled by partial
 matching, the few rules that can still match, and a short line's result is remembered. A
@@ -56,9 +56,15 @@ _LEAD = r"(?:(?:[*+\-•·>|]|#{1,6})\s+)*"
 # Optional emphasis or link-text opener, and the closer (emphasis or a Markdown link target).
 _OPEN = r"(?:\*\*|__|\[)?"
 _CLOSE = r"(?:\*\*|__|\]\([^()\s]*(?:\s+\"[^\"]*\")?\))?"
-# What ``_LEAD``/``_OPEN`` may consume before a rule's own text; no rule's own text starts
-# with one of these, so the characters after them decide which rules can match.
-_LEAD_CHARS = " \t*+-•·>|#_"
+# What ``_LEAD``/``_OPEN`` may consume before a rule's own text (the markers, and every
+# character ``\s`` matches, which ``_LEAD`` allows after a marker: "*\u00a0Home"); no
+# rule's own text starts with one of these, so the characters after them decide which
+# rules can match.
+_SPACES = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_LEAD_CHARS = "*+-•·>|#_" + _SPACES
 
 
 def _words(lo: int, hi: int) -> str:
@@ -721,7 +727,7 @@ def match_rules(texts: Sequence[str]) -> list[Rule | None]:
     if _match_rules is not None and isinstance(texts, list):
         return _match_rules(texts, _MEMO, _DISPATCH, _new_key, _LEAD_CHARS, _KEY_CHARS,
                             _MEMO_CHARS, RULE_MAX_CHARS, _CACHE_MAX)
-    return list(map(match_rule, texts))
+    return list(map(match_rule, tuple(texts)))  # a copy, as in C: the loop runs Python code
 
 
 def match_rule_reference(text: str) -> Rule | None:

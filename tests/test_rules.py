@@ -764,7 +764,8 @@ def test_blank_lines_match_nothing() -> None:
 EDGE_LINES: list[str] = [
     "", " ", "\u2003Advertisement\u00a0", "\x85Print\x1c", "** ##", "* ", "#", "X",
     "  Xi", "\u3000Home\u3000", "Getty Images\u2028", "\ud800", "a" * (RULE_MAX_CHARS + 1),
-    " " * 50 + "Advertisement", "\tReuters/Jane Doe\t",
+    " " * 50 + "Advertisement", "\tReuters/Jane Doe\t", "* \xa0Home", "#\xa0Home",
+    "- \u2003Advertisement", "> \u3000Reply", "*\x1cHome", "## \u2028\u2029Print",
 ]
 
 
@@ -793,13 +794,24 @@ def test_page_loop_agrees_with_reference(built: bool) -> None:
     expected = [match_rule_reference(text) for text in lines]
     _fresh_caches()
     for _ in range(3):
-        if built:
-            found = match_rules(lines)
-        else:
-            with fastcore.disabled():
-                found = match_rules(lines)
-        assert all(a is b for a, b in zip(found, expected, strict=True))
-        assert list(map(match_rule, lines)) == expected
+        assert all(a is b for a, b in zip(_page_loop(lines, built), expected, strict=True))
+        assert all(a is b for a, b in zip(map(match_rule, lines), expected, strict=True))
+
+
+def _page_loop(lines: list[str], built: bool) -> list[Rule | None]:
+    if built:
+        assert rules._match_rules is not None
+        return match_rules(lines)
+    with fastcore.disabled():
+        assert rules._match_rules is None
+        return match_rules(lines)
+
+
+def test_the_key_skips_every_space_the_markdown_prefix_may_hold() -> None:
+    import regex
+
+    spaces = {c for c in map(chr, range(0x110000)) if regex.match(r"\s", c)}
+    assert spaces <= set(rules._LEAD_CHARS)
 
 
 def test_a_key_met_once_is_probed_when_met_again() -> None:
@@ -814,13 +826,40 @@ def test_a_key_met_once_is_probed_when_met_again() -> None:
     assert set(names) < {c[0].name for c in rules._DISPATCH["Ad"]}
 
 
-def test_page_loop_clears_a_full_memo(monkeypatch) -> None:
+@pytest.fixture
+def fresh_caches():
+    _fresh_caches()
+    yield
+    _fresh_caches()
+
+
+@pytest.mark.parametrize("built", [True, False], ids=["c", "python"])
+def test_page_loop_clears_a_full_memo(monkeypatch, fresh_caches, built: bool) -> None:
+    if built and rules._match_rules is None:
+        pytest.skip("the C extension is not built")
     monkeypatch.setattr(rules, "_CACHE_MAX", 4)
-    _fresh_caches()
     lines = ["Home", "Menu", "Print", "Search", "Close", "Back", "Tweet"]
-    assert [r.name for r in match_rules(lines)] == [match_rule_reference(t).name for t in lines]
+    found = _page_loop(lines, built)
+    assert [r.name for r in found] == [match_rule_reference(t).name for t in lines]
     assert len(rules._MEMO) <= 4
-    _fresh_caches()
+
+
+@pytest.mark.parametrize("built", [True, False], ids=["c", "python"])
+def test_page_loop_survives_a_list_changed_while_it_runs(monkeypatch, fresh_caches,
+                                                         built: bool) -> None:
+    """The loop runs Python code (new keys, the patterns) while it goes through the list."""
+    if built and rules._match_rules is None:
+        pytest.skip("the C extension is not built")
+    lines = ["Home", "Advertisement", "Menu", "Print", "Getty Images"]
+    new_key = rules._new_key
+
+    def clearing(key: str):
+        lines.clear()
+        return new_key(key)
+
+    monkeypatch.setattr(rules, "_new_key", clearing)
+    expected = [match_rule_reference(t) for t in lines]
+    assert _page_loop(lines, built) == expected
 
 
 def test_page_loop_rejects_what_is_not_text() -> None:
@@ -829,16 +868,25 @@ def test_page_loop_rejects_what_is_not_text() -> None:
 
 
 _RULE_WORDS = st.sampled_from([
-    "Home", "Share", "on", "Facebook", "Photo:", "©", "AFP", "/", "via", "Getty", "Images",
+    "\xa0", "* ", "- \u3000", "Home", "Share", "on", "Facebook", "Photo:", "©", "AFP", "/",
+    "via", "Getty", "Images",
     "Read", "more:", "All", "rights", "reserved", "We", "use", "cookies", "Lesezeit:", "4",
     "Minuten", "*", "#", "**", "[", "](https://x.example/)", "\u00a0", "\u2003", "Jane",
     "Doe", "the", "council", "voted", "Last", "updated", "2024",
 ])
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(st.text(max_size=30), st.lists(_RULE_WORDS, max_size=8).map(" ".join),
-                          st.lists(_RULE_WORDS, max_size=8).map("".join)), max_size=20))
-def test_page_loop_agrees_on_any_lines(lines: list[str]) -> None:
-    assert all(a is match_rule_reference(t) for a, t in zip(match_rules(lines), lines,
-                                                              strict=True))
+_ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=30)  # surrogates too
+
+
+@pytest.mark.parametrize("built", [True, False], ids=["c", "python"])
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(st.one_of(_ANY_TEXT, st.lists(_RULE_WORDS, max_size=8).map(" ".join),
+                                st.lists(_RULE_WORDS, max_size=8).map("".join)), max_size=20))
+def test_page_loop_agrees_on_any_lines(built: bool, lines: list[str]) -> None:
+    if built and rules._match_rules is None:
+        pytest.skip("the C extension is not built")
+    _fresh_caches()
+    for _ in range(2):  # keys met once, then again
+        found = _page_loop(lines, built)
+        assert all(a is match_rule_reference(t) for a, t in zip(found, lines, strict=True))
