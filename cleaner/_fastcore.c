@@ -1810,10 +1810,10 @@ done:
  * match_rules(texts, memo, dispatch, new_key, lead, key_chars, memo_chars, max_chars,
  *             cache_max) -> list
  *
- * (lead: the characters stripped before the key, rules._LEAD_CHARS.)
  * rules.match_rule of every text in a list: the rule (or None) for each, with rules.py's
  * own memo and dispatch dictionaries, new_key (rules._new_key) called for a key not in the
- * dispatch, and the rules' own compiled fullmatch deciding. Only the loop is here: on a
+ * dispatch, lead (rules._LEAD_CHARS) the characters skipped before the key, and the rules'
+ * own compiled fullmatch deciding. Only the loop is here: on a
  * page, the Python of one call per line (strip, lookups, the candidate loop) cost more
  * than the lookups themselves. rules.match_rules is the Python side, and tests compare
  * the two.

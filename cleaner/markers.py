@@ -38,8 +38,8 @@ MARKER_MAX_WORDS = 12
 #: and komentarze, "ussion" for discussion and Diskussion, "respon" for response and
 #: responder, ...): the regex, at some 8 microseconds a unit, runs only on units whose
 #: words hold one of them. Not "ment" for all the comment words: half the short units of
-#: dev holding a piece held only that one (statement, government, moment), and none of
-#: them was a marker. Add a piece here for every word added there.
+#: dev holding a piece held only that one (statement, government, moment), which no
+#: marker word does. Add a piece here for every word added there.
 _MARKER_PIECES = (
     "omment", "omentar", "review", "bewertungen", "avis", "reseñas", "recensioni", "respon",
     "répondre", "repl", "antworten", "ussion", "helpful", "fanden", "rispondi", "says",
