@@ -15,8 +15,9 @@ Usage:
     python benchmarks/throughput_batch.py --gb 0.05 --gz --jobs 1,2
 
 Time: every run reads the whole input, so the total is about 1.1 x (size / MB/s of -j 1 +
-size / MB/s of -j 2). The default 0.2 GB took 2.5 minutes with the shipped model on a
-2-core machine (8.4 MB/s with -j 1, 13.2 with -j 2); before the C path, ``--gb 2
+size / MB/s of -j 2). The default 0.2 GB took 1.5-2.5 minutes with the shipped model on a
+2-core machine (5.9-8.4 MB/s with -j 1, 10.8-13.2 with -j 2 on different days: nothing is
+timed beside it, so compare runs made back to back); before the C path, ``--gb 2
 --flat-fraction 0.05`` took 30 minutes (2.10 and 3.90 MB/s) and needs about 8 GB of disk.
 MB/s are of uncompressed JSONL, also with --gz.
 
