@@ -96,7 +96,7 @@ def warm_texts(variant: str, limit: int) -> Iterator[str]:
 def rule_caches() -> tuple[dict | set, ...]:
     """The line rules' caches, live (``cleaner/rules.py``: by line, by first characters,
     the keys met once)."""
-    return rules._MEMO, rules._DISPATCH, rules._ONCE
+    return rules._CACHES
 
 
 def restore(saved: tuple[dict | set, ...]) -> None:

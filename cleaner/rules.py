@@ -641,6 +641,9 @@ _DISPATCH: dict[str, tuple[_Candidate, ...]] = {}
 # One shared tuple per distinct candidate list, keyed by the candidates' ids (hashing the
 # rules themselves would hash their patterns and descriptions on every new key).
 _INTERNED: dict[tuple[int, ...], tuple[_Candidate, ...]] = {}
+# What the process learns about lines as it goes (by line, by first characters, the keys
+# met once): what the speed benchmark and the tests put back or empty.
+_CACHES: tuple[dict | set, ...] = (_MEMO, _DISPATCH, _ONCE)
 
 
 def _could_start(pattern: regex.Pattern[str], prefix: str) -> bool:

@@ -770,9 +770,8 @@ EDGE_LINES: list[str] = [
 
 
 def _fresh_caches() -> None:
-    rules._MEMO.clear()
-    rules._DISPATCH.clear()
-    rules._ONCE.clear()
+    for cache in rules._CACHES:
+        cache.clear()
 
 
 def _all_lines() -> list[str]:
