@@ -1229,6 +1229,43 @@ static inline int is_blank_char(Py_UCS4 c)
            || c == 0xFEFF;
 }
 
+/* The index of the first ``ch`` in data[a:n], or n: one loop per string kind (memchr for
+ * one byte), as PyUnicode_READ inside the loop costs a branch on the kind per character,
+ * and every character of every page is scanned. */
+#define SCAN_BLOCK 32
+
+static Py_ssize_t find_char(int kind, const void *data, Py_ssize_t a, Py_ssize_t n, Py_UCS4 ch)
+{
+    if (a >= n) return n;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        if (ch > 0xFF) return n;
+        const Py_UCS1 *d = (const Py_UCS1 *)data;
+        const Py_UCS1 *hit = memchr(d + a, (int)ch, (size_t)(n - a));
+        return hit ? hit - d : n;
+    }
+    Py_ssize_t i = a;
+    if (kind == PyUnicode_2BYTE_KIND) {
+        if (ch > 0xFFFF) return n;
+        const Py_UCS2 *d = (const Py_UCS2 *)data;
+        /* Whole blocks first, without an exit inside (the compiler vectorises those). */
+        for (; i + SCAN_BLOCK <= n; i += SCAN_BLOCK) {
+            int any = 0;
+            for (int k = 0; k < SCAN_BLOCK; k++) any |= d[i + k] == ch;
+            if (any) break;
+        }
+        for (; i < n; i++) if (d[i] == ch) return i;
+        return n;
+    }
+    const Py_UCS4 *d = (const Py_UCS4 *)data;
+    for (; i + SCAN_BLOCK <= n; i += SCAN_BLOCK) {
+        int any = 0;
+        for (int k = 0; k < SCAN_BLOCK; k++) any |= d[i + k] == ch;
+        if (any) break;
+    }
+    for (; i < n; i++) if (d[i] == ch) return i;
+    return n;
+}
+
 /* A new instance of the tuple subclass ``type`` (segment.Unit) holding ``items``. */
 static PyObject *new_unit(PyTypeObject *type, PyObject **items, Py_ssize_t n)
 {
@@ -1242,18 +1279,22 @@ static PyObject *new_unit(PyTypeObject *type, PyObject **items, Py_ssize_t n)
 }
 
 /*
- * line_units(text, Unit) -> (lines, units, longest)
+ * line_units(text, Unit, long_width) -> (lines, units, longest, long_lines)
  *
  * segment._physical_lines and segment._one_per_line in one pass: every physical line (LF,
  * or CR in a text without LF; the CR of a CRLF is not part of the line), one
  * Unit(line, start, end, i, i, paragraph) per line that is not blank (whitespace and
- * zero-width characters only), and the length of the longest line.
+ * zero-width characters only), the length of the longest line, and the lines longer than
+ * long_width (what segment.wrap_width looks at first; picking them out in Python cost
+ * more than the rest of wrap_width on most pages).
  */
 static PyObject *line_units(PyObject *self, PyObject *args)
 {
     PyObject *text;
     PyTypeObject *unit_type;
-    if (!PyArg_ParseTuple(args, "UO!", &text, &PyType_Type, &unit_type)) return NULL;
+    Py_ssize_t long_width;
+    if (!PyArg_ParseTuple(args, "UO!n", &text, &PyType_Type, &unit_type, &long_width))
+        return NULL;
     if (!PyType_IsSubtype(unit_type, &PyTuple_Type)) {
         PyErr_SetString(PyExc_TypeError, "Unit must be a tuple type");
         return NULL;
@@ -1261,27 +1302,19 @@ static PyObject *line_units(PyObject *self, PyObject *args)
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int has_lf = 0, has_cr = 0;
-    for (Py_ssize_t i = 0; i < n && !(has_lf && has_cr); i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        has_lf |= c == '\n';
-        has_cr |= c == '\r';
-    }
+    int has_lf = find_char(kind, data, 0, n, '\n') < n;
+    int has_cr = find_char(kind, data, 0, n, '\r') < n;
     Py_UCS4 sep = has_lf || !has_cr ? '\n' : '\r';
     int strip_cr = has_lf && has_cr;
-    PyObject *lines = PyList_New(0), *units = PyList_New(0);
-    if (!lines || !units) goto fail;
+    PyObject *lines = PyList_New(0), *units = PyList_New(0), *long_lines = PyList_New(0);
+    if (!lines || !units || !long_lines) goto fail;
     Py_ssize_t longest = 0, line_no = 0, paragraph = 0;
     int prev_blank = 1;
     for (Py_ssize_t a = 0; a < n;) {
-        Py_ssize_t b = a;
+        Py_ssize_t b = find_char(kind, data, a, n, sep);
         int blank = 1;
-        while (b < n) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, b);
-            if (c == sep) break;
-            if (blank && !is_blank_char(c)) blank = 0;
-            b++;
-        }
+        for (Py_ssize_t k = a; k < b && blank; k++)
+            blank = is_blank_char(PyUnicode_READ(kind, data, k));
         Py_ssize_t next = b + 1; /* past the separator (or the end) */
         Py_ssize_t end = b;
         if (strip_cr && end > a && PyUnicode_READ(kind, data, end - 1) == '\r') end--;
@@ -1289,6 +1322,10 @@ static PyObject *line_units(PyObject *self, PyObject *args)
         if (!line) goto fail;
         if (PyList_Append(lines, line) < 0) { Py_DECREF(line); goto fail; }
         if (end - a > longest) longest = end - a;
+        if (end - a > long_width && PyList_Append(long_lines, line) < 0) {
+            Py_DECREF(line);
+            goto fail;
+        }
         if (blank) {
             if (!prev_blank) paragraph++;
         } else {
@@ -1319,11 +1356,82 @@ static PyObject *line_units(PyObject *self, PyObject *args)
     }
     /* A last line after the final separator exists only if the text does not end there:
      * the loop above never starts a line at n, as str.split followed by pop does. */
-    return Py_BuildValue("(NNn)", lines, units, longest);
+    return Py_BuildValue("(NNnN)", lines, units, longest, long_lines);
 fail:
     Py_XDECREF(lines);
     Py_XDECREF(units);
+    Py_XDECREF(long_lines);
     return NULL;
+}
+
+/*
+ * join_kept(units, labels, mask, nl) -> str | None
+ *
+ * segment.join_units of the units whose label index has its bit set in mask: the kept
+ * units' texts in order, nl between units of one paragraph, nl twice between paragraphs,
+ * nl at the end, "" when none is kept. None when two kept units are pieces of one
+ * physical line: what stood between them is for segment.join_units to judge (a regex).
+ */
+static PyObject *join_kept(PyObject *self, PyObject *args)
+{
+    PyObject *units, *labels, *nl;
+    unsigned long long mask;
+    if (!PyArg_ParseTuple(args, "O!O!KU", &PyList_Type, &units, &PyList_Type, &labels, &mask,
+                          &nl))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(units);
+    if (PyList_GET_SIZE(labels) != n) {
+        PyErr_SetString(PyExc_ValueError, "units and labels differ in length");
+        return NULL;
+    }
+    PyObject *parts = PyList_New(0), *two = NULL, *out = NULL;
+    if (!parts) return NULL;
+    Py_ssize_t prev_last = 0, prev_paragraph = 0;
+    int any = 0;
+    /* The lists are not changed while this runs (no Python code is called), but their
+     * sizes are read each time all the same. */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(units) && i < PyList_GET_SIZE(labels); i++) {
+        long label = PyLong_AsLong(PyList_GET_ITEM(labels, i));
+        if (label == -1 && PyErr_Occurred()) goto done;
+        if (label < 0 || label >= 64 || !((mask >> label) & 1)) continue;
+        PyObject *unit = PyList_GET_ITEM(units, i);
+        if (!PyTuple_Check(unit) || PyTuple_GET_SIZE(unit) < 6
+            || !PyUnicode_Check(PyTuple_GET_ITEM(unit, 0))) {
+            PyErr_SetString(PyExc_TypeError, "units must be segment.Unit tuples");
+            goto done;
+        }
+        Py_ssize_t line = PyLong_AsSsize_t(PyTuple_GET_ITEM(unit, 3));
+        Py_ssize_t last = PyLong_AsSsize_t(PyTuple_GET_ITEM(unit, 4));
+        Py_ssize_t paragraph = PyLong_AsSsize_t(PyTuple_GET_ITEM(unit, 5));
+        if ((line == -1 || last == -1 || paragraph == -1) && PyErr_Occurred()) goto done;
+        if (any) {
+            if (line == prev_last) { /* pieces of one long line */
+                Py_INCREF(Py_None);
+                out = Py_None;
+                goto done;
+            }
+            PyObject *sep = nl;
+            if (paragraph != prev_paragraph) {
+                if (!two && !(two = PyUnicode_Concat(nl, nl))) goto done;
+                sep = two;
+            }
+            if (PyList_Append(parts, sep) < 0) goto done;
+        }
+        if (PyList_Append(parts, PyTuple_GET_ITEM(unit, 0)) < 0) goto done;
+        any = 1;
+        prev_last = last;
+        prev_paragraph = paragraph;
+    }
+    if (any && PyList_Append(parts, nl) < 0) goto done;
+    PyObject *empty = PyUnicode_New(0, 0);
+    if (empty) {
+        out = PyUnicode_Join(empty, parts);
+        Py_DECREF(empty);
+    }
+done:
+    Py_DECREF(parts);
+    Py_XDECREF(two);
+    return out;
 }
 
 /*
@@ -1941,6 +2049,7 @@ static PyMethodDef methods[] = {
     {"features", features, METH_VARARGS, "Dense features and stage-1 logits of a document."},
     {"stage2", stage2, METH_VARARGS, "Stage-2 inputs of a document."},
     {"line_units", line_units, METH_VARARGS, "Lines and one unit per non-blank line."},
+    {"join_kept", join_kept, METH_VARARGS, "The kept units joined (segment.join_kept)."},
     {"repeat_pairs", repeat_pairs, METH_VARARGS, "Adjacent units that may repeat."},
     {"wrappable_lines", wrappable_lines, METH_O, "Which lines are wrappable, or may be."},
     {"decide", decide, METH_VARARGS, "Labels of a document's units (decode.decide)."},

@@ -27,7 +27,7 @@ from .model import LineClassifier
 from .modelfile import load_model
 from .repeats import RepeatRule, match_repeats
 from .rules import RULES, match_rules
-from .segment import Unit, join_units, segment
+from .segment import Unit, join_kept, join_units, segment
 
 #: File name of the shipped model (in the top-level ``models/`` directory).
 MODEL_FILE = "cleaner.npz"
@@ -205,7 +205,7 @@ class Cleaner:
         """``clean`` of each text, decided in one batch."""
         chosen = {LABEL_INDEX[label] for label in
                   (check_labels(keep) if keep is not None else self.keep)}
-        return [join_units(text, [u for u, label in zip(units, labels) if label in chosen])
+        return [join_kept(text, units, labels, chosen)
                 for text, (units, labels) in zip(texts, self.label_many(texts))]
 
     def label_many(self, texts: Sequence[str]) -> list[tuple[list[Unit], list[int]]]:

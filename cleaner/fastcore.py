@@ -88,7 +88,7 @@ _enabled = True
 def disabled() -> Iterator[None]:
     """Within it, every stage takes the numpy and Python way (for measuring and testing
     that path on a machine where the extension is built). Not thread-safe."""
-    switches = [(segment, "_line_units"), (segment, "_wrappable_lines"),
+    switches = [(segment, "_line_units"), (segment, "_wrappable_lines"), (segment, "_join_kept"),
                 (repeats, "_repeat_pairs"), (decode, "_fast_decide"),
                 (rules, "_match_rules")]
     saved = [getattr(module, name) for module, name in switches]

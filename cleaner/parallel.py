@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .api import Cleaner, default_model_path
 from .labels import DEFAULT_KEEP, LABEL_INDEX, LABELS, check_labels
-from .segment import Unit, join_units
+from .segment import Unit, join_kept
 
 #: Worker threads for numpy/BLAS inside each process: one, as the processes are the
 #: parallelism (and more would make results depend on the thread count).
@@ -111,7 +111,7 @@ def summarize(
     kept_chars = sum(len(u.text) for u in kept_units)
     total_chars = sum(len(u.text) for u in units)
     return DocResult(
-        join_units(text, kept_units), kept, dropped, kept_chars, total_chars,
+        join_kept(text, units, labels, chosen), kept, dropped, kept_chars, total_chars,
         [(u.start, u.end, LABELS[label]) for u, label in zip(units, labels)] if spans else None,
     )
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import operator
+from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
 import regex
@@ -25,10 +26,11 @@ import regex
 from .markdown import link_target_spans
 
 try:  # the common case, one unit per line, in C (see cleaner/_fastcore.c)
+    from ._fastcore import join_kept as _join_kept
     from ._fastcore import line_units as _line_units
     from ._fastcore import wrappable_lines as _wrappable_lines
 except ImportError:  # built without a C compiler
-    _line_units = _wrappable_lines = None
+    _line_units = _wrappable_lines = _join_kept = None
 
 #: Lines longer than this, not counting Markdown link and image targets, are split into
 #: sentence-sized units ...
@@ -153,20 +155,20 @@ def wrappable_reference(lines: list[str]) -> list[bool]:
                     map(operator.not_, map(_BLOCK_START.match, lines))))
 
 
-def wrap_width(lines: list[str]) -> int | None:
-    """The column width the text was hard-wrapped at, or None if it was not wrapped."""
+def wrap_width(lines: list[str], long: list[str] | None = None) -> int | None:
+    """The column width the text was hard-wrapped at, or None if it was not wrapped.
+    ``long``: the lines longer than WRAP_MAX_WIDTH, where the caller has them already."""
     if len(lines) < WRAP_MIN_LINES:
         return None
     # Most pages are not wrapped and hold more long text lines than the few allowed over
     # the width: telling that needs only the long lines looked at (fewer wrappable lines
     # allow no more over-long ones).
     allowed = int(WRAP_MAX_OVER_SHARE * len(lines))
-    long = list(itertools.compress(lines, map(WRAP_MAX_WIDTH.__lt__, map(len, lines))))
+    if long is None:
+        long = [line for line in lines if len(line) > WRAP_MAX_WIDTH]
     if len(long) > allowed:
-        # Counted until one more than allowed: a page of paragraphs stops after a few.
-        over = (line for line in long if len(line.rstrip()) > WRAP_MAX_WIDTH
-                and _wrappable([line])[0])
-        if next(itertools.islice(over, allowed, None), None) is not None:
+        over = [line for line in long if len(line.rstrip()) > WRAP_MAX_WIDTH]
+        if len(over) > allowed and sum(_wrappable(over)) > allowed:
             return None
     wrappable = _wrappable(lines)
     lengths = [len(line.rstrip()) for line, ok in zip(lines, wrappable, strict=True) if ok]
@@ -267,11 +269,11 @@ def _target_around(targets: list[tuple[int, int]], pos: int) -> tuple[int, int] 
 def segment(text: str) -> list[Unit]:
     """Split ``text`` into units, in document order."""
     if _line_units is not None:
-        lines, per_line, longest = _line_units(text, Unit)
+        lines, per_line, longest, long = _line_units(text, Unit, WRAP_MAX_WIDTH)
     else:
         lines, starts, ends = _physical_lines(text)
-        per_line, longest = None, max(map(len, lines), default=0)
-    width = wrap_width(lines)
+        per_line, longest, long = None, max(map(len, lines), default=0), None
+    width = wrap_width(lines, long)
     split_long = longest > MAX_LINE_CHARS and (
         longest >= PAGE_LINE_SHARE * len(text) or _few_lines(lines))
     if width is None and not split_long:
@@ -350,6 +352,20 @@ def join_units(text: str, units: list[Unit]) -> str:
         parts.append(unit.text)
     parts.append(nl)
     return "".join(parts)
+
+
+def join_kept(
+    text: str, units: Sequence[Unit], labels: Sequence[int], chosen: Collection[int]
+) -> str:
+    """``join_units`` of the ``units`` whose label index (``labels``, one per unit) is in
+    ``chosen``: in C where the extension is built, as every cleaned page ends here."""
+    if _join_kept is not None and isinstance(units, list) and isinstance(labels, list):
+        mask = sum(1 << label for label in set(chosen) if 0 <= label < 64)
+        joined = _join_kept(units, labels, mask, newline_of(text))
+        if joined is not None:  # (None: kept pieces of one long line, judged below)
+            return joined
+    return join_units(text, [unit for unit, label in zip(units, labels, strict=True)
+                             if label in chosen])
 
 
 def units_of_lines(

@@ -251,11 +251,40 @@ def test_line_units_are_the_python_segmenter_s(text):
     from cleaner import segment as seg
 
     lines, starts, ends = seg._physical_lines(text)
-    got_lines, got_units, longest = fastcore._fastcore.line_units(text, Unit)
+    got_lines, got_units, longest, long = fastcore._fastcore.line_units(text, Unit, 3)
     assert got_lines == lines
     assert got_units == seg._one_per_line(lines, starts, ends)
     assert all(type(u) is Unit for u in got_units)
     assert longest == max(map(len, lines), default=0)
+    assert long == [line for line in lines if len(line) > 3]
+
+
+# Pages that segment() cuts into pieces of one long line (a page on one line) as well.
+ONE_LONG_LINE = st.lists(st.sampled_from(["A sentence ends here.", "Read more |", "x" * 700,
+                                          "\u200b", "Photo: AFP."]), min_size=1, max_size=400
+                         ).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(TEXT_WITH_BREAKS, ONE_LONG_LINE),
+       st.lists(st.integers(0, 6), min_size=400, max_size=400), st.sets(st.integers(0, 6)))
+def test_joining_the_kept_units_is_join_units(text, labels, chosen):
+    from cleaner.segment import join_kept, join_units
+
+    units = segment(text)
+    labels = labels[:len(units)] + [0] * (len(units) - len(labels))
+    expected = join_units(text, [u for u, label in zip(units, labels) if label in chosen])
+    assert join_kept(text, units, labels, chosen) == expected
+    with fastcore.disabled():
+        assert join_kept(text, units, labels, chosen) == expected
+
+
+@needs_c
+def test_joining_pieces_of_one_line_is_left_to_python() -> None:
+    text = "A sentence. " * 300
+    units = segment(text)
+    assert len(units) > 1 and units[0].line == units[1].line
+    assert fastcore._fastcore.join_kept(units, [0] * len(units), 1, "\n") is None
 
 
 @needs_c
