@@ -889,3 +889,39 @@ def test_page_loop_agrees_on_any_lines(built: bool, lines: list[str]) -> None:
     for _ in range(2):  # keys met once, then again
         found = _page_loop(lines, built)
         assert all(a is match_rule_reference(t) for a, t in zip(found, lines, strict=True))
+
+
+def _probe_keys() -> list[str]:
+    return sorted({text.strip().lstrip(rules._LEAD_CHARS)[:k] for text in _all_lines()
+                   for k in (1, 2, 3)} - {""})
+
+
+def test_probing_passes_partial_by_position_and_agrees_with_the_keyword(monkeypatch) -> None:
+    """The dispatch probes with ``partial`` passed by position where this ``regex`` takes it
+    so (half the cost of a call); both ways give the same candidates for every key."""
+    assert rules._PARTIAL_BY_POSITION
+    keys = _probe_keys()
+    probes = {id(c[3]): c[3] for c in rules._CANDIDATES}.values()
+    by_position = [[rules._could_start(p, key) for p in probes] for key in keys]
+    monkeypatch.setattr(rules, "_PARTIAL_BY_POSITION", False)
+    assert [[rules._could_start(p, key) for p in probes] for key in keys] == by_position
+    assert any(map(any, by_position)) and not all(map(all, by_position))
+
+
+def test_one_probe_call_where_no_assertion_reads_past_the_prefix() -> None:
+    """A pattern without \\b or lookarounds is probed once per key; what a second probe
+    with a word character after the key would add, it never adds for them. For one with
+    an assertion the second probe is what keeps its rule: "(c) " has no word boundary
+    before "All" yet, so "(c) All rights reserved" needs it."""
+    def both(pattern, key: str) -> bool:
+        return bool(pattern.fullmatch(key, partial=True)
+                    or pattern.fullmatch(key + "a", partial=True))
+
+    keys = _probe_keys() + ["(c) ", "© 20", "(C) "]
+    probes = {id(c[3]): c[3] for c in rules._CANDIDATES}.values()
+    for pattern in probes:
+        assert [rules._could_start(pattern, key) for key in keys] == [
+            both(pattern, key) for key in keys]
+    rights = next(c[3] for c in rules._CANDIDATES if c[0].name == "boilerplate_rights_reserved")
+    assert not rights.fullmatch("(c) ", partial=True) and rules._could_start(rights, "(c) ")
+    assert match_rule("(c) All rights reserved").name == "boilerplate_rights_reserved"
