@@ -1231,8 +1231,20 @@ static inline int is_blank_char(Py_UCS4 c)
 
 /* The index of the first ``ch`` in data[a:n], or n: one loop per string kind (memchr for
  * one byte), as PyUnicode_READ inside the loop costs a branch on the kind per character,
- * and every character of every page is scanned. */
+ * and every character of every page is scanned. Whole blocks of SCAN_BLOCK code units are
+ * tested first, without an exit inside (the compiler vectorises those). */
 #define SCAN_BLOCK 32
+#define FIND_IN(T)                                                                       \
+    do {                                                                                 \
+        const T *d = (const T *)data;                                                    \
+        for (; i + SCAN_BLOCK <= n; i += SCAN_BLOCK) {                                   \
+            int any = 0;                                                                 \
+            for (int k = 0; k < SCAN_BLOCK; k++) any |= d[i + k] == ch;                  \
+            if (any) break;                                                              \
+        }                                                                                \
+        for (; i < n; i++) if (d[i] == ch) return i;                                     \
+        return n;                                                                        \
+    } while (0)
 
 static Py_ssize_t find_char(int kind, const void *data, Py_ssize_t a, Py_ssize_t n, Py_UCS4 ch)
 {
@@ -1246,24 +1258,9 @@ static Py_ssize_t find_char(int kind, const void *data, Py_ssize_t a, Py_ssize_t
     Py_ssize_t i = a;
     if (kind == PyUnicode_2BYTE_KIND) {
         if (ch > 0xFFFF) return n;
-        const Py_UCS2 *d = (const Py_UCS2 *)data;
-        /* Whole blocks first, without an exit inside (the compiler vectorises those). */
-        for (; i + SCAN_BLOCK <= n; i += SCAN_BLOCK) {
-            int any = 0;
-            for (int k = 0; k < SCAN_BLOCK; k++) any |= d[i + k] == ch;
-            if (any) break;
-        }
-        for (; i < n; i++) if (d[i] == ch) return i;
-        return n;
+        FIND_IN(Py_UCS2);
     }
-    const Py_UCS4 *d = (const Py_UCS4 *)data;
-    for (; i + SCAN_BLOCK <= n; i += SCAN_BLOCK) {
-        int any = 0;
-        for (int k = 0; k < SCAN_BLOCK; k++) any |= d[i + k] == ch;
-        if (any) break;
-    }
-    for (; i < n; i++) if (d[i] == ch) return i;
-    return n;
+    FIND_IN(Py_UCS4);
 }
 
 /* A new instance of the tuple subclass ``type`` (segment.Unit) holding ``items``. */
