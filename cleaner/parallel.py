@@ -104,11 +104,10 @@ def summarize(
 ) -> DocResult:
     """A document's cleaned text with what was kept and dropped, by label."""
     chosen = {LABEL_INDEX[label] for label in keep}
-    kept_units = [u for u, label in zip(units, labels) if label in chosen]
     counts = Counter(labels)
     kept = {LABELS[i]: n for i, n in counts.items() if i in chosen}
     dropped = {LABELS[i]: n for i, n in counts.items() if i not in chosen}
-    kept_chars = sum(len(u.text) for u in kept_units)
+    kept_chars = sum(len(u.text) for u, label in zip(units, labels) if label in chosen)
     total_chars = sum(len(u.text) for u in units)
     return DocResult(
         join_kept(text, units, labels, chosen), kept, dropped, kept_chars, total_chars,
