@@ -1362,6 +1362,106 @@ fail:
 }
 
 /*
+ * markdown_links(texts, link_frac) -> None
+ *
+ * For each text holding "](": markdown.mask_link_targets of it (replacing it in the list)
+ * and markdown.link_share of the masked text (into the float32 array link_frac). Both
+ * regular expressions are scanned as `re` finds their matches: a target is "](" up to the
+ * first ")" after it (none: no target from there on); a link is "[", no "]" until the
+ * first "]", which must be followed by "(", then up to the first ")", with one "!" before
+ * the "[" counted in; matches do not overlap and the search goes on after each.
+ */
+static Py_ssize_t md_next(int kind, const void *d, Py_ssize_t from, Py_ssize_t n, Py_UCS4 c)
+{
+    for (Py_ssize_t i = from; i < n; i++) if (PyUnicode_READ(kind, d, i) == c) return i;
+    return n;
+}
+
+static PyObject *markdown_links(PyObject *self, PyObject *args)
+{
+    PyObject *texts;
+    Py_buffer frac;
+    if (!PyArg_ParseTuple(args, "O!w*", &PyList_Type, &texts, &frac)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t count = PyList_GET_SIZE(texts);
+    if (frac.len != count * (Py_ssize_t)sizeof(float) || frac.itemsize != sizeof(float)) {
+        PyErr_SetString(PyExc_ValueError, "link_frac must be float32, one per text");
+        goto done;
+    }
+    float *out = frac.buf;
+    for (Py_ssize_t t = 0; t < PyList_GET_SIZE(texts) && t < count; t++) {
+        PyObject *text = PyList_GET_ITEM(texts, t);
+        if (!PyUnicode_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "texts must be str");
+            goto done;
+        }
+        int kind = PyUnicode_KIND(text);
+        const void *d = PyUnicode_DATA(text);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+        /* The targets: blank what lies between "](" and the next ")". */
+        void *m = NULL;
+        int has_open = 0;
+        for (Py_ssize_t i = 0; i + 1 < n;) {
+            if (PyUnicode_READ(kind, d, i) != ']' || PyUnicode_READ(kind, d, i + 1) != '(') {
+                i++;
+                continue;
+            }
+            has_open = 1;
+            Py_ssize_t close = md_next(kind, d, i + 2, n, ')');
+            if (close == n) break;
+            if (!m) {
+                m = PyMem_Malloc((size_t)n * (size_t)kind);
+                if (!m) { PyErr_NoMemory(); goto done; }
+                memcpy(m, d, (size_t)n * (size_t)kind);
+            }
+            for (Py_ssize_t k = i + 2; k < close; k++) PyUnicode_WRITE(kind, m, k, ' ');
+            i = close + 1;
+        }
+        if (!has_open) continue;
+        if (m) {
+            /* A new string of the narrowest kind that holds it (a blanked target may have
+             * held the widest character), as every str must be. */
+            PyObject *masked = PyUnicode_FromKindAndData(kind, m, n);
+            PyMem_Free(m);
+            if (!masked) goto done;
+            PyList_SetItem(texts, t, masked); /* steals masked, drops the old text */
+            text = masked;
+            kind = PyUnicode_KIND(text);
+            d = PyUnicode_DATA(text);
+        }
+        /* The links' share of the stripped (masked) text. */
+        Py_ssize_t a = 0, b = n;
+        while (a < b && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, a))) a++;
+        while (b > a && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, d, b - 1))) b--;
+        Py_ssize_t linked = 0;
+        for (Py_ssize_t i = a; i < b;) {
+            Py_ssize_t start = i;
+            if (PyUnicode_READ(kind, d, i) == '!' && i + 1 < b
+                && PyUnicode_READ(kind, d, i + 1) == '[')
+                start = i + 1;
+            if (PyUnicode_READ(kind, d, start) == '[') {
+                Py_ssize_t rb = md_next(kind, d, start + 1, b, ']');
+                if (rb + 1 < b && PyUnicode_READ(kind, d, rb + 1) == '(') {
+                    Py_ssize_t close = md_next(kind, d, rb + 2, b, ')');
+                    if (close < b) {
+                        linked += close + 1 - i;
+                        i = close + 1;
+                        continue;
+                    }
+                }
+            }
+            i++;
+        }
+        out[t] = b > a ? (float)((double)linked / (double)(b - a)) : 0.0f;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&frac);
+    return result;
+}
+
+/*
  * join_kept(units, labels, mask, nl) -> str | None
  *
  * segment.join_units of the units whose label index has its bit set in mask: the kept
@@ -2047,6 +2147,7 @@ static PyMethodDef methods[] = {
     {"stage2", stage2, METH_VARARGS, "Stage-2 inputs of a document."},
     {"line_units", line_units, METH_VARARGS, "Lines and one unit per non-blank line."},
     {"join_kept", join_kept, METH_VARARGS, "The kept units joined (segment.join_kept)."},
+    {"markdown_links", markdown_links, METH_VARARGS, "Link targets masked and link shares."},
     {"repeat_pairs", repeat_pairs, METH_VARARGS, "Adjacent units that may repeat."},
     {"wrappable_lines", wrappable_lines, METH_O, "Which lines are wrappable, or may be."},
     {"decide", decide, METH_VARARGS, "Labels of a document's units (decode.decide)."},

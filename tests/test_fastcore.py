@@ -259,6 +259,29 @@ def test_line_units_are_the_python_segmenter_s(text):
     assert long == [line for line in lines if len(line) > 3]
 
 
+MARKDOWN_TEXT = st.lists(st.one_of(
+    st.sampled_from(["[", "]", "(", ")", "](", "![", "!", " ", "\t", "\n", "a", "Home", "é",
+                     "\U0001f600", "https://x.example/a_b", "\u00a0", "\u2003"]),
+    st.text(max_size=3)), max_size=30).map("".join)
+
+
+@needs_c
+@settings(max_examples=500, deadline=None)
+@given(st.lists(MARKDOWN_TEXT, max_size=8))
+def test_markdown_links_are_the_regexes(texts):
+    from cleaner.markdown import link_share, mask_link_targets
+
+    got = list(texts)
+    frac = np.zeros(len(got), np.float32)
+    fastcore._fastcore.markdown_links(got, frac)
+    for text, masked, share in zip(texts, got, frac, strict=True):
+        if "](" not in text:
+            assert masked is text and share == 0
+            continue
+        assert masked == mask_link_targets(text)
+        assert share == pytest.approx(link_share(masked), abs=1e-6)
+
+
 # Pages that segment() cuts into pieces of one long line (a page on one line) as well.
 ONE_LONG_LINE = st.lists(st.sampled_from(["A sentence ends here.", "Read more |", "x" * 700,
                                           "\u200b", "Photo: AFP."]), min_size=1, max_size=400
