@@ -1377,18 +1377,60 @@ static Py_ssize_t md_next(int kind, const void *d, Py_ssize_t from, Py_ssize_t n
     return n;
 }
 
+/* The next Markdown link target at or after ``from``: sets *inner to just after its "]("
+ * and returns the index of its ")", or -1 when there is none (markdown.LINK_TARGET). */
+static Py_ssize_t next_target(int kind, const void *d, Py_ssize_t from, Py_ssize_t n,
+                              Py_ssize_t *inner)
+{
+    for (Py_ssize_t i = from; i + 1 < n; i++) {
+        if (PyUnicode_READ(kind, d, i) != ']' || PyUnicode_READ(kind, d, i + 1) != '(')
+            continue;
+        Py_ssize_t close = md_next(kind, d, i + 2, n, ')');
+        if (close == n) return -1; /* no ")" after this one, nor after any later one */
+        *inner = i + 2;
+        return close;
+    }
+    return -1;
+}
+
+/*
+ * link_target_spans(text) -> list of (start, end)
+ *
+ * markdown.link_target_spans: where each link target lies, brackets excluded.
+ */
+static PyObject *link_target_spans(PyObject *self, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "text must be str");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *d = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), inner = 0;
+    PyObject *spans = PyList_New(0);
+    for (Py_ssize_t close = 0; spans && (close = next_target(kind, d, close, n, &inner)) >= 0;
+         close++) {
+        PyObject *span = Py_BuildValue("(nn)", inner, close);
+        if (!span || PyList_Append(spans, span) < 0) Py_CLEAR(spans);
+        Py_XDECREF(span);
+    }
+    return spans;
+}
+
 static PyObject *markdown_links(PyObject *self, PyObject *args)
 {
     PyObject *texts;
     Py_buffer frac;
     if (!PyArg_ParseTuple(args, "O!w*", &PyList_Type, &texts, &frac)) return NULL;
-    PyObject *result = NULL;
+    PyObject *result = NULL, *open_target = NULL;
     Py_ssize_t count = PyList_GET_SIZE(texts);
     if (frac.len != count * (Py_ssize_t)sizeof(float) || frac.itemsize != sizeof(float)) {
         PyErr_SetString(PyExc_ValueError, "link_frac must be float32, one per text");
         goto done;
     }
     float *out = frac.buf;
+    open_target = PyUnicode_FromString("](");
+    if (!open_target) goto done;
     for (Py_ssize_t t = 0; t < PyList_GET_SIZE(texts) && t < count; t++) {
         PyObject *text = PyList_GET_ITEM(texts, t);
         if (!PyUnicode_Check(text)) {
@@ -1399,25 +1441,20 @@ static PyObject *markdown_links(PyObject *self, PyObject *args)
         const void *d = PyUnicode_DATA(text);
         Py_ssize_t n = PyUnicode_GET_LENGTH(text);
         /* The targets: blank what lies between "](" and the next ")". */
+        Py_ssize_t opens = PyUnicode_Find(text, open_target, 0, n, 1);
+        if (opens == -2) goto done;
+        if (opens < 0) continue;
         void *m = NULL;
-        int has_open = 0;
-        for (Py_ssize_t i = 0; i + 1 < n;) {
-            if (PyUnicode_READ(kind, d, i) != ']' || PyUnicode_READ(kind, d, i + 1) != '(') {
-                i++;
-                continue;
-            }
-            has_open = 1;
-            Py_ssize_t close = md_next(kind, d, i + 2, n, ')');
-            if (close == n) break;
+        Py_ssize_t inner = 0;
+        for (Py_ssize_t close = 0; (close = next_target(kind, d, close, n, &inner)) >= 0;
+             close++) {
             if (!m) {
                 m = PyMem_Malloc((size_t)n * (size_t)kind);
                 if (!m) { PyErr_NoMemory(); goto done; }
                 memcpy(m, d, (size_t)n * (size_t)kind);
             }
-            for (Py_ssize_t k = i + 2; k < close; k++) PyUnicode_WRITE(kind, m, k, ' ');
-            i = close + 1;
+            for (Py_ssize_t k = inner; k < close; k++) PyUnicode_WRITE(kind, m, k, ' ');
         }
-        if (!has_open) continue;
         if (m) {
             /* A new string of the narrowest kind that holds it (a blanked target may have
              * held the widest character), as every str must be. */
@@ -1457,6 +1494,7 @@ static PyObject *markdown_links(PyObject *self, PyObject *args)
     result = Py_None;
     Py_INCREF(result);
 done:
+    Py_XDECREF(open_target);
     PyBuffer_Release(&frac);
     return result;
 }
@@ -2148,6 +2186,7 @@ static PyMethodDef methods[] = {
     {"line_units", line_units, METH_VARARGS, "Lines and one unit per non-blank line."},
     {"join_kept", join_kept, METH_VARARGS, "The kept units joined (segment.join_kept)."},
     {"markdown_links", markdown_links, METH_VARARGS, "Link targets masked and link shares."},
+    {"link_target_spans", link_target_spans, METH_O, "markdown.link_target_spans."},
     {"repeat_pairs", repeat_pairs, METH_VARARGS, "Adjacent units that may repeat."},
     {"wrappable_lines", wrappable_lines, METH_O, "Which lines are wrappable, or may be."},
     {"decide", decide, METH_VARARGS, "Labels of a document's units (decode.decide)."},

@@ -24,7 +24,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import chartable, context, decode, features, markers, model, repeats, rules, segment
+from . import (
+    chartable,
+    context,
+    decode,
+    features,
+    markdown,
+    markers,
+    model,
+    repeats,
+    rules,
+    segment,
+)
 from .blas import one_thread
 from .labels import LABELS
 from .segment import Unit
@@ -89,7 +100,7 @@ def disabled() -> Iterator[None]:
     that path on a machine where the extension is built). Not thread-safe."""
     switches = [(segment, "_line_units"), (segment, "_wrappable_lines"), (segment, "_join_kept"),
                 (repeats, "_repeat_pairs"), (decode, "_fast_decide"),
-                (rules, "_match_rules")]
+                (rules, "_match_rules"), (markdown, "_link_target_spans")]
     saved = [getattr(module, name) for module, name in switches]
     global _enabled
     _enabled = False

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import re
 
+try:  # pages of Markdown hold thousands of targets (see cleaner/_fastcore.c)
+    from ._fastcore import link_target_spans as _link_target_spans
+except ImportError:  # built without a C compiler
+    _link_target_spans = None
+
 LINK_TARGET = re.compile(r"\]\(([^)]*)\)")
 _MD_LINK = re.compile(r"!?\[[^\]]*\]\([^)]*\)")
 
@@ -24,7 +29,11 @@ def mask_link_targets(text: str) -> str:
 
 def link_target_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of every target in ``text``, brackets excluded."""
-    return [m.span(1) for m in LINK_TARGET.finditer(text)] if "](" in text else []
+    if "](" not in text:
+        return []
+    if _link_target_spans is not None:
+        return _link_target_spans(text)
+    return [m.span(1) for m in LINK_TARGET.finditer(text)]
 
 
 def link_share(text: str) -> float:

@@ -282,6 +282,19 @@ def test_markdown_links_are_the_regexes(texts):
         assert share == pytest.approx(link_share(masked), abs=1e-6)
 
 
+@needs_c
+@settings(max_examples=500, deadline=None)
+@given(MARKDOWN_TEXT)
+def test_link_target_spans_are_the_regex_s(text):
+    from cleaner.markdown import LINK_TARGET, link_target_spans
+
+    expected = [m.span(1) for m in LINK_TARGET.finditer(text)]
+    assert fastcore._fastcore.link_target_spans(text) == expected
+    assert link_target_spans(text) == expected
+    with fastcore.disabled():
+        assert link_target_spans(text) == expected
+
+
 # Pages that segment() cuts into pieces of one long line (a page on one line) as well.
 ONE_LONG_LINE = st.lists(st.sampled_from(["A sentence ends here.", "Read more |", "x" * 700,
                                           "\u200b", "Photo: AFP."]), min_size=1, max_size=400
