@@ -1361,22 +1361,6 @@ fail:
     return NULL;
 }
 
-/*
- * markdown_links(texts, link_frac) -> None
- *
- * For each text holding "](": markdown.mask_link_targets of it (replacing it in the list)
- * and markdown.link_share of the masked text (into the float32 array link_frac). Both
- * regular expressions are scanned as `re` finds their matches: a target is "](" up to the
- * first ")" after it (none: no target from there on); a link is "[", no "]" until the
- * first "]", which must be followed by "(", then up to the first ")", with one "!" before
- * the "[" counted in; matches do not overlap and the search goes on after each.
- */
-static Py_ssize_t md_next(int kind, const void *d, Py_ssize_t from, Py_ssize_t n, Py_UCS4 c)
-{
-    for (Py_ssize_t i = from; i < n; i++) if (PyUnicode_READ(kind, d, i) == c) return i;
-    return n;
-}
-
 /* The next Markdown link target at or after ``from``: sets *inner to just after its "]("
  * and returns the index of its ")", or -1 when there is none (markdown.LINK_TARGET). */
 static Py_ssize_t next_target(int kind, const void *d, Py_ssize_t from, Py_ssize_t n,
@@ -1385,7 +1369,7 @@ static Py_ssize_t next_target(int kind, const void *d, Py_ssize_t from, Py_ssize
     for (Py_ssize_t i = from; i + 1 < n; i++) {
         if (PyUnicode_READ(kind, d, i) != ']' || PyUnicode_READ(kind, d, i + 1) != '(')
             continue;
-        Py_ssize_t close = md_next(kind, d, i + 2, n, ')');
+        Py_ssize_t close = find_char(kind, d, i + 2, n, ')');
         if (close == n) return -1; /* no ")" after this one, nor after any later one */
         *inner = i + 2;
         return close;
@@ -1417,6 +1401,16 @@ static PyObject *link_target_spans(PyObject *self, PyObject *text)
     return spans;
 }
 
+/*
+ * markdown_links(texts, link_frac) -> None
+ *
+ * For each text holding "](": markdown.mask_link_targets of it (replacing it in the list)
+ * and markdown.link_share of the masked text (into the float32 array link_frac). Both
+ * regular expressions are scanned as `re` finds their matches: a target is "](" up to the
+ * first ")" after it (none: no target from there on); a link is "[", no "]" until the
+ * first "]", which must be followed by "(", then up to the first ")", with one "!" before
+ * the "[" counted in; matches do not overlap and the search goes on after each.
+ */
 static PyObject *markdown_links(PyObject *self, PyObject *args)
 {
     PyObject *texts;
@@ -1477,9 +1471,9 @@ static PyObject *markdown_links(PyObject *self, PyObject *args)
                 && PyUnicode_READ(kind, d, i + 1) == '[')
                 start = i + 1;
             if (PyUnicode_READ(kind, d, start) == '[') {
-                Py_ssize_t rb = md_next(kind, d, start + 1, b, ']');
+                Py_ssize_t rb = find_char(kind, d, start + 1, b, ']');
                 if (rb + 1 < b && PyUnicode_READ(kind, d, rb + 1) == '(') {
-                    Py_ssize_t close = md_next(kind, d, rb + 2, b, ')');
+                    Py_ssize_t close = find_char(kind, d, rb + 2, b, ')');
                     if (close < b) {
                         linked += close + 1 - i;
                         i = close + 1;
