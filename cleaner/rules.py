@@ -680,6 +680,8 @@ def _partial(pattern: regex.Pattern[str], text: str) -> bool:
 
 
 def _end_sensitive(pattern: regex.Pattern[str]) -> bool:
+    """Whether ``pattern`` holds an assertion that partial matching reads wrongly at the
+    end of a partial string (looked at once per pattern)."""
     known = _END_SENSITIVE.get(id(pattern))
     if known is None:
         known = _END_SENSITIVE[id(pattern)] = (
