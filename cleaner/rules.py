@@ -632,8 +632,8 @@ _ONCE: set[str] = set()
 # Lines repeat across the pages of a site (menus, buttons, credits, footers), and in
 # Markdown a menu item is a long line ("* [Home](https://example.com/)"): every line a rule
 # could match is memoised. Memoising only lines of up to 40 characters left html2text's
-# pages, cleaned again, at 40 ms per MB in the rules against 3 (at most 2^17 lines: some
-# 50 MB, where 40 characters held about 30).
+# pages, cleaned again, at 40 ms per MB in the rules against 3. At its limit of 2^17 lines
+# the memo holds 18 MB (the training pages' lines).
 _MEMO_CHARS = RULE_MAX_CHARS
 _MEMO: dict[str, Rule | None] = {}
 _UNKNOWN = object()
