@@ -2044,8 +2044,7 @@ done:
 }
 
 /*
- * match_rules(texts, memo, dispatch, new_key, lead, key_chars, memo_chars, max_chars,
- *             cache_max) -> list
+ * match_rules(texts, memo, dispatch, new_key, lead, key_chars, max_chars, cache_max) -> list
  *
  * rules.match_rule of every text in a list: the rule (or None) for each, with rules.py's
  * own memo and dispatch dictionaries, new_key (rules._new_key) called for a key not in the
@@ -2058,10 +2057,10 @@ done:
 static PyObject *match_rules(PyObject *self, PyObject *args)
 {
     PyObject *texts, *memo, *dispatch, *new_key, *lead;
-    Py_ssize_t key_chars, memo_chars, max_chars, cache_max;
-    if (!PyArg_ParseTuple(args, "O!O!O!OUnnnn", &PyList_Type, &texts, &PyDict_Type, &memo,
-                          &PyDict_Type, &dispatch, &new_key, &lead, &key_chars, &memo_chars,
-                          &max_chars, &cache_max))
+    Py_ssize_t key_chars, max_chars, cache_max;
+    if (!PyArg_ParseTuple(args, "O!O!O!OUnnn", &PyList_Type, &texts, &PyDict_Type, &memo,
+                          &PyDict_Type, &dispatch, &new_key, &lead, &key_chars, &max_chars,
+                          &cache_max))
         return NULL;
     /* A copy to loop over: new_key and the patterns run Python code, which could change
      * the list (another thread, say) while this loop holds its items. */
@@ -2096,16 +2095,14 @@ static PyObject *match_rules(PyObject *self, PyObject *args)
         } else if (!(stripped = PyUnicode_Substring(text, a, b))) {
             goto fail;
         }
-        if (m <= memo_chars) {
-            PyObject *known = PyDict_GetItemWithError(memo, stripped);
-            if (known) {
-                Py_INCREF(known);
-                PyList_SET_ITEM(out, i, known);
-                Py_DECREF(stripped);
-                continue;
-            }
-            if (PyErr_Occurred()) { Py_DECREF(stripped); goto fail; }
+        PyObject *known = PyDict_GetItemWithError(memo, stripped);
+        if (known) {
+            Py_INCREF(known);
+            PyList_SET_ITEM(out, i, known);
+            Py_DECREF(stripped);
+            continue;
         }
+        if (PyErr_Occurred()) { Py_DECREF(stripped); goto fail; }
         Py_ssize_t k = a; /* stripped.lstrip(lead)[:key_chars] */
         while (k < b && PyUnicode_FindChar(lead, PyUnicode_READ(kind, data, k), 0,
                                            PyUnicode_GET_LENGTH(lead), 1) >= 0)
@@ -2143,11 +2140,9 @@ static PyObject *match_rules(PyObject *self, PyObject *args)
         Py_INCREF(found);
         Py_DECREF(candidates);
         if (PyErr_Occurred()) { Py_DECREF(found); Py_DECREF(stripped); goto fail; }
-        if (m <= memo_chars) {
-            if (PyDict_GET_SIZE(memo) >= cache_max) PyDict_Clear(memo);
-            if (PyDict_SetItem(memo, stripped, found) < 0) {
-                Py_DECREF(found); Py_DECREF(stripped); goto fail;
-            }
+        if (PyDict_GET_SIZE(memo) >= cache_max) PyDict_Clear(memo);
+        if (PyDict_SetItem(memo, stripped, found) < 0) {
+            Py_DECREF(found); Py_DECREF(stripped); goto fail;
         }
         Py_DECREF(stripped);
         PyList_SET_ITEM(out, i, found);

@@ -630,11 +630,10 @@ _CACHE_MAX = 1 << 17
 # and probing one (about 20 us) costs more than the few more full matches it would spare.
 _ONCE: set[str] = set()
 # Lines repeat across the pages of a site (menus, buttons, credits, footers), and in
-# Markdown a menu item is a long line ("* [Home](https://example.com/)"): every line a rule
-# could match is memoised. Memoising only lines of up to 40 characters left html2text's
-# pages, cleaned again, at 40 ms per MB in the rules against 3. At its limit of 2^17 lines
-# the memo holds 18 MB (the training pages' lines).
-_MEMO_CHARS = RULE_MAX_CHARS
+# Markdown a menu item is a long line ("* [Home](https://example.com/)"): the result of
+# every line a rule could match (up to RULE_MAX_CHARS) is memoised. Memoising only lines of
+# up to 40 characters left html2text's pages, cleaned again, at 40 ms per MB in the rules
+# against 3. At its limit of 2^17 lines the memo holds 18 MB (the training pages' lines).
 _MEMO: dict[str, Rule | None] = {}
 _UNKNOWN = object()
 _CANDIDATES: tuple[_Candidate, ...] = tuple(
@@ -750,15 +749,11 @@ def _new_key(key: str) -> tuple[_Candidate, ...]:
 def match_rule(text: str) -> Rule | None:
     """The first rule (in RULES order) whose pattern fullmatches text.strip(), or None."""
     stripped = text.strip()
-    n = len(stripped)
-    if n <= _MEMO_CHARS:
-        if not n:
-            return None
-        found = _MEMO.get(stripped, _UNKNOWN)  # not try/except: most lines of a new page miss
-        if found is not _UNKNOWN:
-            return found  # type: ignore[return-value]
-    elif n > RULE_MAX_CHARS:
+    if not stripped or len(stripped) > RULE_MAX_CHARS:
         return None
+    found = _MEMO.get(stripped, _UNKNOWN)  # not try/except: most lines of a new page miss
+    if found is not _UNKNOWN:
+        return found  # type: ignore[return-value]
     key = stripped.lstrip(_LEAD_CHARS)[:_KEY_CHARS]
     candidates = _DISPATCH.get(key)
     if candidates is None:
@@ -768,10 +763,9 @@ def match_rule(text: str) -> Rule | None:
         if (not needs or needs in stripped) and fullmatch(stripped) is not None:  # type: ignore[operator]
             found = rule
             break
-    if n <= _MEMO_CHARS:
-        if len(_MEMO) >= _CACHE_MAX:
-            _MEMO.clear()
-        _MEMO[stripped] = found
+    if len(_MEMO) >= _CACHE_MAX:
+        _MEMO.clear()
+    _MEMO[stripped] = found
     return found
 
 
@@ -779,7 +773,7 @@ def match_rules(texts: Sequence[str]) -> list[Rule | None]:
     """``match_rule`` of each text, with the loop in C where the extension is built."""
     if _match_rules is not None and isinstance(texts, list):
         return _match_rules(texts, _MEMO, _DISPATCH, _new_key, _LEAD_CHARS, _KEY_CHARS,
-                            _MEMO_CHARS, RULE_MAX_CHARS, _CACHE_MAX)
+                            RULE_MAX_CHARS, _CACHE_MAX)
     return list(map(match_rule, tuple(texts)))  # a copy, as in C: the loop runs Python code
 
 
