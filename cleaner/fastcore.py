@@ -159,15 +159,13 @@ def _doc_inputs(
 
 
 def _forward(net: tuple[np.ndarray, ...], X2: np.ndarray) -> np.ndarray:
-    """network._forward with its bias and ReLU in place and the softmax in C: for a short
-    document the calls around the products cost as much as the products."""
+    """network._forward with the biases, the ReLU and the softmax in C, in place: for a
+    short document the calls around the products cost as much as the products."""
     w1, b1, w2, b2 = net
     h = X2 @ w1
-    h += b1
-    np.maximum(h, 0, out=h)
+    _fastcore.bias_relu(h, b1)
     z = h @ w2
-    z += b2
-    _fastcore.softmax(z)
+    _fastcore.softmax(z, b2)
     return z
 
 
@@ -176,8 +174,7 @@ def _sequence_proba(net: SequenceNet, X2: np.ndarray,
     """``SequenceNet.predict_proba`` with each document's recurrences in C: the products
     run once over all documents, the steps of a GRU one document at a time."""
     h = X2 @ net.w_in_
-    h += net.b_in_
-    np.maximum(h, 0, out=h)
+    _fastcore.bias_relu(h, net.b_in_)
     g, width = net.recurrent, h.shape[1]
     states = []
     for w_x, b_x, w_h, b_h, reverse in ((net.fw_x_, net.fw_bx_, net.fw_h_, net.fw_bh_, False),
@@ -191,8 +188,7 @@ def _sequence_proba(net: SequenceNet, X2: np.ndarray,
     z = h @ net.w_out_[:width]
     z += states[0] @ net.w_out_[width:width + g]
     z += states[1] @ net.w_out_[width + g:]
-    z += net.b_out_
-    _fastcore.softmax(z)
+    _fastcore.softmax(z, net.b_out_)
     return z
 
 

@@ -100,6 +100,47 @@ def test_gru_is_the_numpy_one():
             np.testing.assert_allclose(out, ref[::-1] if reverse else ref, atol=2e-5)
 
 
+def test_bias_relu_and_softmax_with_bias_are_numpy_s():
+    """Stage 2's biases and ReLU in C give the bits numpy's did: NaN stays NaN, -0.0 stays
+    -0.0, and a bias is one float32 addition an element."""
+    if fastcore._fastcore is None:
+        pytest.skip("the C extension is not built")
+    from cleaner.network import _softmax
+
+    rng = np.random.RandomState(0)
+    for n, m in ((0, 3), (1, 1), (7, 64), (300, 33)):
+        h = (rng.randn(n, m) * 4).astype(np.float32)
+        if n:
+            h[0, 0], h[-1, -1] = np.nan, -0.0
+        b = rng.randn(m).astype(np.float32)
+        b[-1] = 0.0
+        expected = h + b
+        np.maximum(expected, 0, out=expected)
+        fastcore._fastcore.bias_relu(h, b)
+        assert h.tobytes() == expected.tobytes()
+        z = (rng.randn(n, 7) * 8).astype(np.float32)
+        b2 = rng.randn(7).astype(np.float32)
+        expected = z + b2  # then the C softmax alone, as before the bias moved into it
+        fastcore._fastcore.softmax(expected)
+        np.testing.assert_allclose(expected, _softmax(z + b2), rtol=1e-5, atol=1e-7)
+        fastcore._fastcore.softmax(z, b2)
+        assert z.tobytes() == expected.tobytes()
+
+
+def test_bias_relu_and_softmax_refuse_arrays_of_another_shape_or_type():
+    if fastcore._fastcore is None:
+        pytest.skip("the C extension is not built")
+    c = fastcore._fastcore
+    with pytest.raises(ValueError, match="float32"):
+        c.bias_relu(np.zeros((3, 4), np.float32), np.zeros(5, np.float32))
+    with pytest.raises(ValueError, match="float32"):
+        c.bias_relu(np.zeros((3, 4), np.float64), np.zeros(4, np.float64))
+    with pytest.raises(ValueError, match="float32"):
+        c.softmax(np.zeros((3, 7), np.float32), np.zeros(6, np.float32))
+    with pytest.raises(ValueError, match="float32"):
+        c.softmax(np.zeros((3, 7), np.float64))
+
+
 def test_gru_refuses_arrays_of_the_wrong_size():
     if fastcore._fastcore is None:
         pytest.skip("the C extension is not built")
