@@ -1,6 +1,6 @@
 """Section markers: the lines that open a comment or review section, found cheaply.
 
-The pattern costs some 8 microseconds a unit, so ``_section_markers`` runs it only on short
+The patterns cost some microseconds a unit, so ``_section_markers`` runs it only on short
 units whose words hold one of ``_MARKER_PIECES``; ``fastcore.py`` hands the same pieces to
 ``_fastcore.c``, which picks the same candidates. Stage 2 reads the ``section_marker``
 feature (``context.stage2_inputs``).
@@ -15,22 +15,44 @@ import regex
 
 from .tokens import _units_holding
 
-#: A short line that opens a comment or review section ("Comments", "3 Kommentare", "Leave
-#: a reply", "47 people found this review helpful", "Reply"). Everything after such a line
-#: tends not to be the article, however much it reads like prose: stage 2 sees where the
-#: last one was (see ``context.stage2_inputs``). On dev, 1.5% of matching lines are body.
-SECTION_MARKER = regex.compile(
-    r"""(?ix)^\W*(?:\d+\s+)?(?:
+#: The kinds of line that open a comment or review section ("Comments", "3 Kommentare",
+#: "Leave a reply", "47 people found this review helpful", "Reply"), read with (?ix).
+#: Everything after such a line tends not to be the article, however much it reads like
+#: prose: stage 2 sees where the last one was (see ``context.stage2_inputs``). On dev, 1.5%
+#: of matching lines are body.
+_MARKER_BRANCHES = (
+    # The line is a section's name, perhaps with a count.
+    r"""^\W*(?:\d+\s+)?(?:
       comments?|kommentare?|commentaires?|comentarios?|commenti|komentarze|reviews?
       |customer\ reviews|bewertungen|kundenbewertungen|avis|reseñas|recensioni|responses?
       |replies|antworten|diskussion|discussion
-    )\W*(?:\(\d+\))?\W*$
-    |^\W*(?:leave\ a\ (?:reply|comment)|write\ a\ review|add\ a\ comment|post\ a\ comment
+    )\W*(?:\(\d+\))?\W*$""",
+    # It starts with a call to write one.
+    r"""^\W*(?:leave\ a\ (?:reply|comment)|write\ a\ review|add\ a\ comment|post\ a\ comment
       |join\ the\ discussion|schreibe?\ (?:einen\ )?kommentar|kommentar\ schreiben
-      |laisser\ un\ commentaire|deja\ un\ comentario|dejar\ un\ comentario)
-    |found\ this\ (?:review\ )?helpful|fanden\ diese|was\ this\ (?:review\ )?helpful
-    |(?:^|\s)(?:reply|antworten|répondre|responder|rispondi)\W*$
-    |\b(?:says|sagt|dit|dice)\s*:\s*$""")
+      |laisser\ un\ commentaire|deja\ un\ comentario|dejar\ un\ comentario)""",
+    # It asks for votes on a review, anywhere in it.
+    r"""found\ this\ (?:review\ )?helpful|fanden\ diese|was\ this\ (?:review\ )?helpful""",
+    # It ends with a reply button or a commenter's "says:".
+    r"""(?:^|\s)(?:reply|antworten|répondre|responder|rispondi)\W*$""",
+    r"""\b(?:says|sagt|dit|dice)\s*:\s*$""",
+)
+#: A short line that opens a comment or review section: any of the branches above.
+SECTION_MARKER = regex.compile("(?ix)" + "|".join(_MARKER_BRANCHES))
+# The same question asked in three parts, by where a branch can match: the two anchored at
+# the start only there (``match``), the two anchored at the end from the end (reverse
+# search). Half the time of the one pattern, whose search tries every branch at every
+# position; tests/test_features.py checks that both say the same.
+_AT_START = regex.compile("(?ix)" + "|".join(_MARKER_BRANCHES[:2])).match
+_ANYWHERE = regex.compile("(?ix)" + _MARKER_BRANCHES[2]).search
+_AT_END = regex.compile("(?ixr)" + "|".join(_MARKER_BRANCHES[3:])).search
+
+
+def is_section_marker(text: str) -> bool:
+    """Whether SECTION_MARKER finds something in ``text``."""
+    return bool(_AT_START(text) or _ANYWHERE(text) or _AT_END(text))
+
+
 #: Longer lines are not section markers (a sentence may end in "reply").
 MARKER_MAX_WORDS = 12
 #: Lowercase pieces of which every SECTION_MARKER match holds one, each inside one word
@@ -69,5 +91,4 @@ def _section_markers(
         starts = (np.cumsum(lengths) - lengths).tolist()
         held = _units_holding("\n".join(picked), _MARKER_PIECES, starts)
         candidates = short[held].tolist()
-    search = SECTION_MARKER.search
-    return [i for i in candidates if search(texts[i])]
+    return [i for i in candidates if is_section_marker(texts[i])]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from cleaner.api import prepare
 from cleaner.context import decayed_mean_before, stage2_inputs
@@ -73,6 +75,32 @@ def test_marker_prefilter_keeps_every_match(line):
     text = f"The council met on Tuesday to discuss the plan for the new bridge.\n\n{line}\n"
     units, feats = _features(text)
     assert [u.text for u, row in zip(units, feats.dense) if row[MARKER]] == [line]
+
+
+_MARKER_PARTS = ["comments", "Kommentare", "reviews", "customer reviews", "Réponses",
+                 "leave a reply", "write a review", "found this review helpful",
+                 "fanden diese", "reply", "Répondre", "says", "dit", "dice", "sagt",
+                 "Anna says:", "Jean dit :", "- Reply", "3 Comments"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(
+    st.sampled_from(_MARKER_PARTS),
+    st.sampled_from([" ", "  ", "\t", "\u00a0", "\n", ":", " : ", "(12)", "12 ", "-", "…", "!",
+                     "»", "_", "\u0301", "İ", "ſ"]),
+    st.text(alphabet="aeiorstACSÉ0129 ", max_size=6)), max_size=8).map("".join))
+@example("Anna says:")
+@example("Max - Répondre »")
+@example("47 people found this review helpful")
+@example("Leave a Reply")
+@example("Comments (12)")
+def test_section_marker_in_parts_is_the_one_pattern(text):
+    """is_section_marker asks SECTION_MARKER's question branch by branch: the same answer."""
+    from cleaner.markers import SECTION_MARKER, is_section_marker
+
+    assert is_section_marker(text) == bool(SECTION_MARKER.search(text))
+    for line in (text.upper(), text.title(), f"{text}\n", f"x {text}"):
+        assert is_section_marker(line) == bool(SECTION_MARKER.search(line))
 
 
 def test_stage2_knows_whether_a_comment_section_has_begun():
