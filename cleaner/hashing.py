@@ -17,12 +17,13 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import crc
 from .stopwords import STOPWORDS
 
 if TYPE_CHECKING:
+    import scipy.sparse as sp
+
     from .features import DocFeatures
 
 #: Memoised crc32 of feature strings (unlike ``hash()``, the same in every process), by
@@ -230,5 +231,8 @@ def hashed_parts(
 def hashed(docs: Sequence[DocFeatures], n_bits: int) -> sp.csr_matrix:
     """Hashed word unigrams, first bigram, edge words and edge character trigrams of every
     unit of ``docs`` (one row per unit), L2-normalised per unit."""
+    import scipy.sparse as sp  # here, not at import: cleaning with the C extension never
+    # builds one, and scipy.sparse is a third of the package's import time
+
     indptr, indices, data = hashed_parts(docs, n_bits)
     return sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, 1 << n_bits))

@@ -36,7 +36,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from .blas import one_thread
 from .context import _BODY, LINEAR_NEIGHBOURS, _fill_context, _fill_stage2, _stage2_width
@@ -47,6 +46,8 @@ from .labels import LABEL_INDEX, LABELS
 from .network import _forward, _softmax
 
 if TYPE_CHECKING:  # imported when a model has one: the shipped model does not
+    import scipy.sparse as sp
+
     from .sequence import SequenceNet
 
 #: How much one new labelled unit counts in stage 1, against one of the original data.

@@ -189,3 +189,21 @@ def test_an_inline_base64_image_changes_nothing_else():
     assert clean(with_image) == clean(doc.text)
     [result] = [r for r in classify(with_image) if "base64" in r.unit.text]
     assert result.unit.text == image and result.label != "body"
+
+
+def test_cleaning_with_the_c_extension_does_not_import_scipy():
+    """scipy.sparse was a third of the package's import time, and only the numpy path and
+    training use it: `cleaner clean page.txt` starts without it."""
+    import subprocess
+    import sys
+
+    from cleaner import fastcore
+
+    if fastcore._fastcore is None:
+        pytest.skip("the C extension is not built: numpy's path needs scipy")
+    code = ("import sys, cleaner\n"
+            "cleaner.clean('Title\\n\\nThe council met on Tuesday to discuss the new bridge.\\n')\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'sklearn')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
