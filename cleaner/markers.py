@@ -1,6 +1,6 @@
 """Section markers: the lines that open a comment or review section, found cheaply.
 
-The patterns cost some microseconds a unit, so ``_section_markers`` runs it only on short
+The pattern costs a few microseconds a unit, so ``_section_markers`` runs it only on short
 units whose words hold one of ``_MARKER_PIECES``; ``fastcore.py`` hands the same pieces to
 ``_fastcore.c``, which picks the same candidates. Stage 2 reads the ``section_marker``
 feature (``context.stage2_inputs``).
@@ -41,8 +41,9 @@ _MARKER_BRANCHES = (
 SECTION_MARKER = regex.compile("(?ix)" + "|".join(_MARKER_BRANCHES))
 # The same question asked in three parts, by where a branch can match: the two anchored at
 # the start only there (``match``), the two anchored at the end from the end (reverse
-# search). Half the time of the one pattern, whose search tries every branch at every
-# position; tests/test_features.py checks that both say the same.
+# search). A fifth to a third less time than the one pattern, whose search tries every
+# branch at every position (dev's candidate lines); tests/test_features.py checks that
+# both say the same.
 _AT_START = regex.compile("(?ix)" + "|".join(_MARKER_BRANCHES[:2])).match
 _ANYWHERE = regex.compile("(?ix)" + _MARKER_BRANCHES[2]).search
 _AT_END = regex.compile("(?ixr)" + "|".join(_MARKER_BRANCHES[3:])).search
