@@ -1942,30 +1942,39 @@ done:
     return result;
 }
 
+/* A C-contiguous float32 buffer of count values (count < 0: any multiple of -count), or -1
+ * with a ValueError naming it. */
+static int get_floats(PyObject *obj, Py_buffer *view, Py_ssize_t count, int writable,
+                      const char *what)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) return -1;
+    Py_ssize_t n = view->len / 4;
+    if (strcmp(view->format, "f") || (count >= 0 ? n != count : n % -count)) {
+        if (count >= 0)
+            PyErr_Format(PyExc_ValueError, "%s: not %zd float32 values", what, count);
+        else if (count < -1)
+            PyErr_Format(PyExc_ValueError, "%s: not rows of %zd float32 values", what, -count);
+        else
+            PyErr_Format(PyExc_ValueError, "%s: not float32 values", what);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
 /* softmax(z[, b]): network._softmax of a (n, 7) float32 array, in place, with b (7,) added
  * to each row first if given (as ``z += b`` does: one float32 addition an element). */
 static PyObject *softmax(PyObject *self, PyObject *args)
 {
     PyObject *z_obj, *b_obj = Py_None;
     if (!PyArg_ParseTuple(args, "O|O", &z_obj, &b_obj)) return NULL;
-    Py_buffer z, b = {0};
-    if (PyObject_GetBuffer(z_obj, &z, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
-        return NULL;
-    if (z.len % (4 * N_LABELS) || strcmp(z.format, "f")) {
-        PyBuffer_Release(&z);
-        PyErr_SetString(PyExc_ValueError, "z: not (n, 7) float32");
-        return NULL;
-    }
+    Py_buffer z, b;
+    if (get_floats(z_obj, &z, -N_LABELS, 1, "z") < 0) return NULL;
     const Py_ssize_t n = z.len / (4 * N_LABELS);
     if (b_obj != Py_None) {
-        if (PyObject_GetBuffer(b_obj, &b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        if (get_floats(b_obj, &b, N_LABELS, 0, "b") < 0) {
             PyBuffer_Release(&z);
-            return NULL;
-        }
-        if (b.len != 4 * N_LABELS || strcmp(b.format, "f")) {
-            PyBuffer_Release(&b);
-            PyBuffer_Release(&z);
-            PyErr_SetString(PyExc_ValueError, "b: not (7,) float32");
             return NULL;
         }
         float *p = z.buf;
@@ -1987,17 +1996,16 @@ static PyObject *bias_relu(PyObject *self, PyObject *args)
     PyObject *h_obj, *b_obj;
     if (!PyArg_ParseTuple(args, "OO", &h_obj, &b_obj)) return NULL;
     Py_buffer h, b;
-    if (PyObject_GetBuffer(h_obj, &h, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE | PyBUF_FORMAT) < 0)
-        return NULL;
-    if (PyObject_GetBuffer(b_obj, &b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
-        PyBuffer_Release(&h);
+    if (get_floats(b_obj, &b, -1, 0, "b") < 0) return NULL;
+    const Py_ssize_t m = b.len / 4;
+    if (get_floats(h_obj, &h, -1, 1, "h") < 0) {
+        PyBuffer_Release(&b);
         return NULL;
     }
-    const Py_ssize_t m = b.len / 4;
-    if (strcmp(h.format, "f") || strcmp(b.format, "f") || h.ndim != 2 || h.shape[1] != m) {
+    if (h.ndim != 2 || h.shape[1] != m) {
         PyBuffer_Release(&b);
         PyBuffer_Release(&h);
-        PyErr_SetString(PyExc_ValueError, "h (n, m) and b (m,): float32");
+        PyErr_SetString(PyExc_ValueError, "h: not rows of as many float32 values as b");
         return NULL;
     }
     float *p = h.buf;
