@@ -11,23 +11,35 @@ processes (``clean_many(n_jobs=...)``, ``cleaner clean -j``), not to BLAS thread
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from typing import Any
 
-_libraries: Any = None  # the BLAS libraries' threadpoolctl controllers, found once
+_libraries: Any = ()  # the BLAS libraries' threadpoolctl controllers
+_modules_seen = -1  # len(sys.modules) when they were looked for
 
 
 def one_thread() -> contextlib.AbstractContextManager:
-    """A context in which BLAS uses one thread; a no-op without threadpoolctl."""
-    global _libraries
-    if _libraries is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - scikit-learn depends on it
-            _libraries = ()
-        else:
-            _libraries = tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+    """A context in which BLAS uses one thread; a no-op without threadpoolctl.
+
+    The libraries are looked for again whenever modules were imported since the last look
+    (3 ms a look): a BLAS comes with the extension module that loads it, and scipy's own
+    OpenBLAS, say, may be loaded after the first ``clean`` (found on scipy 1.10, whose
+    sparse module loads it). Between imports a call costs one ``len``.
+    """
+    global _libraries, _modules_seen
+    if len(sys.modules) != _modules_seen:
+        _libraries = _blas_libraries()
+        _modules_seen = len(sys.modules)
     return _limited(_libraries)
+
+
+def _blas_libraries() -> tuple:
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        return ()
+    return tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
 
 
 @contextlib.contextmanager

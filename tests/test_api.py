@@ -175,6 +175,51 @@ def test_model_predicts_on_one_blas_thread(page, monkeypatch):
                 if i["user_api"] == "blas"} == {2}
 
 
+_LATE_BLAS = """
+import sys
+import threadpoolctl
+import cleaner.fastcore as fastcore
+from cleaner import clean
+
+def blas():
+    return sorted((i["filepath"], i["num_threads"]) for i in threadpoolctl.threadpool_info()
+                  if i["user_api"] == "blas")
+
+clean("A first text, cleaned before any other library is loaded.\\n")
+before = {path for path, _ in blas()}
+import scipy.linalg  # noqa: F401  (scipy's wheels bring an OpenBLAS of their own)
+if not {path for path, _ in blas()} - before:
+    print("no new BLAS")
+    sys.exit(0)
+seen = []
+forward = fastcore._forward
+def spy(net, X2):
+    seen.extend(blas())
+    return forward(net, X2)
+fastcore._forward = spy
+with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+    clean(open(sys.argv[1], encoding="utf-8").read())
+print(sorted({n for _, n in seen}))
+"""
+
+
+def test_a_blas_loaded_after_the_first_clean_runs_on_one_thread_too(tmp_path):
+    """With scipy 1.10, ``import scipy.sparse`` loads scipy's own OpenBLAS. A library found
+    only at the first ``clean`` was left at the caller's thread count."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")
+    pytest.importorskip("scipy.linalg")
+    page = tmp_path / "page.txt"
+    page.write_text(read_fixture("fixtures/en-tech-markdown.tsv").text, encoding="utf-8")
+    out = subprocess.run([sys.executable, "-c", _LATE_BLAS, str(page)], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    if out == "no new BLAS":
+        pytest.skip("scipy shares numpy's BLAS here")
+    assert out == "[1]"
+
+
 def test_an_inline_base64_image_changes_nothing_else():
     # html2text prints inline images as data: URIs of 100 KB and more. The image is one
     # unit, dropped like any image line, and the article around it is cleaned as before:

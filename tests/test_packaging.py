@@ -1,0 +1,31 @@
+"""The dependency floors that CI tests against are the ones pyproject.toml declares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def test_ci_tests_the_oldest_release_of_every_dependency():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = {}
+    for line in (ROOT / ".ci" / "oldest.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.strip().lower()] = version.strip()
+    floors = {}
+    for requirement in declared:
+        name, bound = requirement.split(">=")
+        floors[name.strip().lower()] = bound.strip()
+    assert set(pins) == set(floors)
+    for name, bound in floors.items():
+        floor = _release(bound)
+        assert _release(pins[name]) == floor + (0,) * (3 - len(floor)), name  # 1.24: 1.24.0
