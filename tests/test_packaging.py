@@ -13,18 +13,18 @@ def _release(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
+def _by_name(requirements, operator: str) -> dict[str, str]:
+    """{name: version} of requirements written ``name<operator>version``."""
+    return {name.strip().lower(): version.strip()
+            for name, version in (r.split(operator) for r in requirements)}
+
+
 def test_ci_tests_the_oldest_release_of_every_dependency():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    pins = {}
-    for line in (ROOT / ".ci" / "oldest.txt").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, version = line.split("==")
-            pins[name.strip().lower()] = version.strip()
-    floors = {}
-    for requirement in declared:
-        name, bound = requirement.split(">=")
-        floors[name.strip().lower()] = bound.strip()
+    lines = (ROOT / ".ci" / "oldest.txt").read_text().splitlines()
+    pins = _by_name((line for line in lines if line.strip() and not line.startswith("#")), "==")
+    floors = _by_name(declared, ">=")
     assert set(pins) == set(floors)
     for name, bound in floors.items():
         floor = _release(bound)
